@@ -1,0 +1,35 @@
+include(GoogleTest)
+
+# flowgrpo_add_test_area(<area>)
+#   One GoogleTest executable per source area: tests/<area>/*_test.cpp -> test_<area>,
+#   every TEST registered with ctest individually and labelled with the area.
+#   Files named *_slow_test.cpp build a second executable, test_<area>_slow,
+#   labelled `slow`, so `ctest -LE slow` runs the quick suite.
+function(flowgrpo_add_test_area area)
+  file(GLOB all_sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${area}/*_test.cpp")
+  set(fast_sources "")
+  set(slow_sources "")
+  foreach(src ${all_sources})
+    if(src MATCHES "_slow_test\\.cpp$")
+      list(APPEND slow_sources "${src}")
+    else()
+      list(APPEND fast_sources "${src}")
+    endif()
+  endforeach()
+  if(fast_sources)
+    _flowgrpo_test_executable(test_${area} "${area}" ${fast_sources})
+  endif()
+  if(slow_sources)
+    _flowgrpo_test_executable(test_${area}_slow "${area};slow" ${slow_sources})
+  endif()
+endfunction()
+
+function(_flowgrpo_test_executable target labels)
+  add_executable(${target} ${ARGN})
+  target_link_libraries(${target} PRIVATE flowgrpo flowgrpo_test_support GTest::gtest GTest::gtest_main)
+  flowgrpo_set_warnings(${target})
+  gtest_discover_tests(${target}
+    WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}"
+    PROPERTIES LABELS "${labels}" ENVIRONMENT "OMP_WAIT_POLICY=passive"
+    DISCOVERY_TIMEOUT 120)
+endfunction()
