@@ -1,11 +1,14 @@
 include(GoogleTest)
 
-# flowgrpo_add_test_area(<area>)
+# flowgrpo_add_test_area(<area> [DEPS flowgrpo_x ...])
 #   One GoogleTest executable per source area: tests/<area>/*_test.cpp -> test_<area>,
+#   linked to flowgrpo_<area> and DEPS (other areas the tests need, e.g. io for fixtures),
 #   every TEST registered with ctest individually and labelled with the area.
 #   Files named *_slow_test.cpp build a second executable, test_<area>_slow,
 #   labelled `slow`, so `ctest -LE slow` runs the quick suite.
 function(flowgrpo_add_test_area area)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  set(libs flowgrpo_${area} ${ARG_DEPS})
   file(GLOB all_sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${area}/*_test.cpp")
   set(fast_sources "")
   set(slow_sources "")
@@ -17,16 +20,16 @@ function(flowgrpo_add_test_area area)
     endif()
   endforeach()
   if(fast_sources)
-    _flowgrpo_test_executable(test_${area} "${area}" ${fast_sources})
+    _flowgrpo_test_executable(test_${area} "${area}" "${libs}" ${fast_sources})
   endif()
   if(slow_sources)
-    _flowgrpo_test_executable(test_${area}_slow "${area};slow" ${slow_sources})
+    _flowgrpo_test_executable(test_${area}_slow "${area};slow" "${libs}" ${slow_sources})
   endif()
 endfunction()
 
-function(_flowgrpo_test_executable target labels)
+function(_flowgrpo_test_executable target labels libs)
   add_executable(${target} ${ARGN})
-  target_link_libraries(${target} PRIVATE flowgrpo flowgrpo_test_support GTest::gtest GTest::gtest_main)
+  target_link_libraries(${target} PRIVATE ${libs} flowgrpo_test_support GTest::gtest GTest::gtest_main)
   flowgrpo_set_warnings(${target})
   gtest_discover_tests(${target}
     WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}"
