@@ -32,6 +32,9 @@ inline std::string error_message(const c10::Error& e) {
 /// Whether autocast is active for a device type (kCPU or kCUDA).
 bool autocast_enabled(c10::DeviceType device);
 
+/// The low-precision dtype autocast uses on a device type (kCPU or kCUDA).
+c10::ScalarType autocast_dtype(c10::DeviceType device);
+
 /// RAII autocast scope for one device type with a given low-precision dtype
 /// (bf16 or fp16). Restores the previous state and clears the cast cache on exit,
 /// as Python's `torch.autocast` does. Not copyable; thread-local like LibTorch's.

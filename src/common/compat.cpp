@@ -8,15 +8,6 @@ namespace flowgrpo::compat {
 
 namespace {
 
-c10::ScalarType get_autocast_dtype(c10::DeviceType device) {
-#if FLOWGRPO_HAS_DEVICE_AUTOCAST_API
-  return at::autocast::get_autocast_dtype(device);
-#else
-  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
-                                         : at::autocast::get_autocast_cpu_dtype();
-#endif
-}
-
 void set_autocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype) {
 #if FLOWGRPO_HAS_DEVICE_AUTOCAST_API
   at::autocast::set_autocast_enabled(device, enabled);
@@ -34,6 +25,15 @@ void set_autocast(c10::DeviceType device, bool enabled, c10::ScalarType dtype) {
 
 }  // namespace
 
+c10::ScalarType autocast_dtype(c10::DeviceType device) {
+#if FLOWGRPO_HAS_DEVICE_AUTOCAST_API
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
 bool autocast_enabled(c10::DeviceType device) {
 #if FLOWGRPO_HAS_DEVICE_AUTOCAST_API
   return at::autocast::is_autocast_enabled(device);
@@ -43,9 +43,7 @@ bool autocast_enabled(c10::DeviceType device) {
 }
 
 AutocastGuard::AutocastGuard(c10::DeviceType device, c10::ScalarType dtype, bool enabled)
-    : device_(device),
-      previous_enabled_(autocast_enabled(device)),
-      previous_dtype_(get_autocast_dtype(device)) {
+    : device_(device), previous_enabled_(autocast_enabled(device)), previous_dtype_(autocast_dtype(device)) {
   TORCH_CHECK(device == c10::DeviceType::CPU || device == c10::DeviceType::CUDA,
               "AutocastGuard: autocast is supported on CPU and CUDA only, got ", device);
   set_autocast(device_, enabled, dtype);

@@ -1,0 +1,243 @@
+#include "flowgrpo/models/sd3_transformer_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace flowgrpo::models {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kClassName = "SD3Transformer2DModel";
+
+// Metadata keys diffusers' ConfigMixin writes or adds (configuration_utils.py).
+const std::set<std::string>& ignored_keys() {
+  static const std::set<std::string> keys{"_class_name", "_diffusers_version", "_name_or_path",
+                                          "_use_default_values", "_commit_hash"};
+  return keys;
+}
+
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys{"sample_size",
+                                             "patch_size",
+                                             "in_channels",
+                                             "out_channels",
+                                             "num_layers",
+                                             "attention_head_dim",
+                                             "num_attention_heads",
+                                             "joint_attention_dim",
+                                             "caption_projection_dim",
+                                             "pooled_projection_dim",
+                                             "pos_embed_max_size",
+                                             "dual_attention_layers",
+                                             "qk_norm"};
+  return keys;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& source, const std::string& key, const std::string& what) {
+  throw std::invalid_argument(source + ": config key \"" + key + "\": " + what);
+}
+
+int64_t get_int(const json& value, const std::string& key, const std::string& source) {
+  if (!value.is_number_integer()) fail(source, key, "expected an integer, found " + value.dump());
+  return value.get<int64_t>();
+}
+
+void require_positive(int64_t value, const char* key, const std::string& source) {
+  if (value < 1) fail(source, key, "must be >= 1, found " + std::to_string(value));
+}
+
+}  // namespace
+
+bool SD3TransformerConfig::is_dual_attention_layer(int64_t index) const {
+  return std::find(dual_attention_layers.begin(), dual_attention_layers.end(), index) !=
+         dual_attention_layers.end();
+}
+
+void SD3TransformerConfig::validate() const {
+  const std::string source = "SD3TransformerConfig";
+  require_positive(sample_size, "sample_size", source);
+  require_positive(patch_size, "patch_size", source);
+  require_positive(in_channels, "in_channels", source);
+  require_positive(out_channels, "out_channels", source);
+  require_positive(num_layers, "num_layers", source);
+  require_positive(attention_head_dim, "attention_head_dim", source);
+  require_positive(num_attention_heads, "num_attention_heads", source);
+  require_positive(joint_attention_dim, "joint_attention_dim", source);
+  require_positive(caption_projection_dim, "caption_projection_dim", source);
+  require_positive(pooled_projection_dim, "pooled_projection_dim", source);
+  require_positive(pos_embed_max_size, "pos_embed_max_size", source);
+  // The context stream is concatenated with the image stream inside the joint
+  // attention, so both must have the model width (transformer_sd3.py builds
+  // context_embedder with caption_projection_dim outputs and the blocks with inner_dim).
+  if (caption_projection_dim != inner_dim()) {
+    fail(source, "caption_projection_dim",
+         "must equal num_attention_heads * attention_head_dim = " + std::to_string(num_attention_heads) +
+             " * " + std::to_string(attention_head_dim) + " = " + std::to_string(inner_dim()) + ", found " +
+             std::to_string(caption_projection_dim));
+  }
+  std::set<int64_t> seen;
+  for (int64_t i : dual_attention_layers) {
+    if (i < 0 || i >= num_layers) {
+      fail(source, "dual_attention_layers",
+           "index " + std::to_string(i) + " outside [0, num_layers = " + std::to_string(num_layers) + ")");
+    }
+    if (!seen.insert(i).second)
+      fail(source, "dual_attention_layers", "index " + std::to_string(i) + " repeated");
+  }
+  if (qk_norm && *qk_norm != "rms_norm")
+    fail(source, "qk_norm", "unsupported value \"" + *qk_norm + "\" (supported: null, \"rms_norm\")");
+}
+
+SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::string& source) {
+  if (!j.is_object())
+    throw std::invalid_argument(source + ": expected a JSON object, found " + j.type_name());
+  SD3TransformerConfig c;
+  bool out_channels_null = false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    const json& v = it.value();
+    if (ignored_keys().count(key)) {
+      if (key == "_class_name" && v != json(kClassName)) {
+        fail(source, key,
+             std::string("this file describes a ") + v.dump() + ", not an " + kClassName +
+                 " (wrong model component?)");
+      }
+      continue;
+    }
+    if (key == "sample_size") {
+      c.sample_size = get_int(v, key, source);
+    } else if (key == "patch_size") {
+      c.patch_size = get_int(v, key, source);
+    } else if (key == "in_channels") {
+      c.in_channels = get_int(v, key, source);
+    } else if (key == "out_channels") {
+      out_channels_null = v.is_null();  // resolved below, once in_channels is known
+      if (!out_channels_null) c.out_channels = get_int(v, key, source);
+    } else if (key == "num_layers") {
+      c.num_layers = get_int(v, key, source);
+    } else if (key == "attention_head_dim") {
+      c.attention_head_dim = get_int(v, key, source);
+    } else if (key == "num_attention_heads") {
+      c.num_attention_heads = get_int(v, key, source);
+    } else if (key == "joint_attention_dim") {
+      c.joint_attention_dim = get_int(v, key, source);
+    } else if (key == "caption_projection_dim") {
+      c.caption_projection_dim = get_int(v, key, source);
+    } else if (key == "pooled_projection_dim") {
+      c.pooled_projection_dim = get_int(v, key, source);
+    } else if (key == "pos_embed_max_size") {
+      if (v.is_null())
+        fail(source, key,
+             "null (a positional table computed from sample_size) is not supported by SD3 checkpoints");
+      c.pos_embed_max_size = get_int(v, key, source);
+    } else if (key == "dual_attention_layers") {
+      if (!v.is_array()) fail(source, key, "expected an array of block indices, found " + v.dump());
+      c.dual_attention_layers.clear();
+      for (const auto& e : v) c.dual_attention_layers.push_back(get_int(e, key, source));
+    } else if (key == "qk_norm") {
+      if (v.is_null()) {
+        c.qk_norm.reset();
+      } else if (v.is_string()) {
+        c.qk_norm = v.get<std::string>();
+      } else {
+        fail(source, key, "expected null or a string, found " + v.dump());
+      }
+    } else {
+      throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " + kClassName +
+                                  " (known keys: " + join(known_keys()) + ")");
+    }
+  }
+  // diffusers: `out_channels if out_channels is not None else in_channels`.
+  if (out_channels_null) c.out_channels = c.in_channels;
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    std::string msg = e.what();
+    const std::string prefix = "SD3TransformerConfig: ";
+    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+    throw std::invalid_argument(source + ": " + msg);
+  }
+  return c;
+}
+
+SD3TransformerConfig SD3TransformerConfig::from_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot open transformer config " + path.string());
+  json j;
+  try {
+    in >> j;
+  } catch (const json::exception& e) {
+    throw std::invalid_argument(path.string() + ": not valid JSON: " + e.what());
+  }
+  return from_json(j, path.string());
+}
+
+json SD3TransformerConfig::to_json() const {
+  json j;
+  j["_class_name"] = kClassName;
+  j["sample_size"] = sample_size;
+  j["patch_size"] = patch_size;
+  j["in_channels"] = in_channels;
+  j["out_channels"] = out_channels;
+  j["num_layers"] = num_layers;
+  j["attention_head_dim"] = attention_head_dim;
+  j["num_attention_heads"] = num_attention_heads;
+  j["joint_attention_dim"] = joint_attention_dim;
+  j["caption_projection_dim"] = caption_projection_dim;
+  j["pooled_projection_dim"] = pooled_projection_dim;
+  j["pos_embed_max_size"] = pos_embed_max_size;
+  j["dual_attention_layers"] = dual_attention_layers;
+  j["qk_norm"] = qk_norm ? json(*qk_norm) : json(nullptr);
+  return j;
+}
+
+SD3TransformerConfig SD3TransformerConfig::sd35_medium() {
+  SD3TransformerConfig c;
+  c.sample_size = 128;
+  c.patch_size = 2;
+  c.in_channels = 16;
+  c.out_channels = 16;
+  c.num_layers = 24;
+  c.attention_head_dim = 64;
+  c.num_attention_heads = 24;
+  c.joint_attention_dim = 4096;
+  c.caption_projection_dim = 1536;
+  c.pooled_projection_dim = 2048;
+  c.pos_embed_max_size = 384;
+  c.dual_attention_layers.clear();
+  for (int64_t i = 0; i <= 12; ++i) c.dual_attention_layers.push_back(i);
+  c.qk_norm = "rms_norm";
+  return c;
+}
+
+SD3TransformerConfig SD3TransformerConfig::sd3_medium() {
+  SD3TransformerConfig c = sd35_medium();
+  c.pos_embed_max_size = 192;
+  c.dual_attention_layers.clear();
+  c.qk_norm.reset();
+  return c;
+}
+
+bool SD3TransformerConfig::operator==(const SD3TransformerConfig& o) const {
+  return sample_size == o.sample_size && patch_size == o.patch_size && in_channels == o.in_channels &&
+         out_channels == o.out_channels && num_layers == o.num_layers &&
+         attention_head_dim == o.attention_head_dim && num_attention_heads == o.num_attention_heads &&
+         joint_attention_dim == o.joint_attention_dim && caption_projection_dim == o.caption_projection_dim &&
+         pooled_projection_dim == o.pooled_projection_dim && pos_embed_max_size == o.pos_embed_max_size &&
+         dual_attention_layers == o.dual_attention_layers && qk_norm == o.qk_norm;
+}
+
+}  // namespace flowgrpo::models

@@ -1,0 +1,178 @@
+#include "flowgrpo/models/shapes_pipeline.h"
+
+#include "flowgrpo/common/error.h"
+#include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/io/state_dict.h"
+#include "flowgrpo/io/weight_source.h"
+#include "flowgrpo/models/embeddings.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace flowgrpo::models {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(path.string() + ": cannot open file");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(path.string() + ": invalid JSON: " + e.what());
+  }
+}
+
+// Writes text to `path` through a temporary file and a rename, so a reader never
+// sees a half-written file.
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out) throw std::runtime_error("could not write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+int64_t read_resolution(const fs::path& dir) {
+  const auto index_path = dir / "model_index.json";
+  const auto index = read_json(index_path);
+  if (!index.is_object() || index.value("_class_name", "") != "ShapesPipeline")
+    throw std::invalid_argument(index_path.string() +
+                                ": not a ShapesEval model (expected \"_class_name\": \"ShapesPipeline\")");
+  if (!index.contains("resolution") || !index["resolution"].is_number_integer() ||
+      index["resolution"].get<int64_t>() < 1)
+    throw std::invalid_argument(index_path.string() + ": \"resolution\" must be a positive integer");
+  return index["resolution"].get<int64_t>();
+}
+
+}  // namespace
+
+ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
+                               const ShapesTextEncoderConfig& text_config, WordTokenizer tokenizer,
+                               sampling::FlowMatchSchedulerConfig scheduler, int64_t resolution,
+                               torch::Device device)
+    : tokenizer_(std::move(tokenizer)), scheduler_(scheduler), resolution_(resolution), device_(device) {
+  if (text_config.vocab_size != tokenizer_.vocab_size())
+    throw std::invalid_argument("shapes pipeline: text encoder vocab_size " +
+                                std::to_string(text_config.vocab_size) + " does not match the tokenizer's " +
+                                std::to_string(tokenizer_.vocab_size()));
+  if (text_config.max_position_embeddings < tokenizer_.max_length())
+    throw std::invalid_argument(
+        "shapes pipeline: text encoder max_position_embeddings is shorter than the tokenizer's "
+        "max_length");
+  if (transformer_config.joint_attention_dim != text_config.hidden_size ||
+      transformer_config.pooled_projection_dim != text_config.projection_dim)
+    throw std::invalid_argument(
+        "shapes pipeline: transformer joint_attention_dim / pooled_projection_dim must equal the text "
+        "encoder's "
+        "hidden_size / projection_dim");
+  if (transformer_config.in_channels != 3 || transformer_config.out_channels != 3)
+    throw std::invalid_argument(
+        "shapes pipeline: the transformer works in RGB pixel space (in/out_channels 3)");
+  if (resolution_ % transformer_config.patch_size != 0 ||
+      resolution_ / transformer_config.patch_size > transformer_config.pos_embed_max_size)
+    throw std::invalid_argument("shapes pipeline: resolution " + std::to_string(resolution_) +
+                                " does not fit the transformer's patch size / positional table");
+  transformer_ = SD3Transformer(transformer_config, torch::kFloat, device);
+  text_encoder_ = ShapesTextEncoder(text_config);
+  text_encoder_->to(device);
+  {
+    // From scratch: the sincos table SD3 checkpoints carry, and adaLN-Zero
+    // (modulation and output layers zero, every block starts as the identity).
+    torch::NoGradGuard no_grad;
+    const auto& c = transformer_config;
+    transformer_->pos_embed->pos_embed.copy_(sd3_sincos_pos_embed(
+        c.num_attention_heads * c.attention_head_dim, c.pos_embed_max_size, c.sample_size / c.patch_size));
+    for (auto& p : transformer_->named_parameters()) {
+      const auto& n = p.key();
+      if (n.find("norm1.linear") != std::string::npos ||
+          n.find("norm1_context.linear") != std::string::npos || n.rfind("norm_out.linear", 0) == 0 ||
+          n.rfind("proj_out", 0) == 0)
+        p.value().zero_();
+    }
+  }
+  velocity_ = std::make_unique<SD3VelocityModel>(transformer_);
+}
+
+std::unique_ptr<ShapesPipeline> ShapesPipeline::from_configs(const fs::path& dir, torch::Device device) {
+  return with_context("shapes model " + dir.string(), [&] {
+    return std::make_unique<ShapesPipeline>(
+        SD3TransformerConfig::from_file(dir / "transformer" / "config.json"),
+        ShapesTextEncoderConfig::from_file(dir / "text_encoder" / "config.json"),
+        WordTokenizer::from_file(dir / "tokenizer" / "vocab.json"),
+        sampling::FlowMatchSchedulerConfig::from_json_file(dir / "scheduler" / "scheduler_config.json"),
+        read_resolution(dir), device);
+  });
+}
+
+std::unique_ptr<ShapesPipeline> ShapesPipeline::load(const fs::path& dir, torch::Device device) {
+  auto p = from_configs(dir, device);
+  with_context("shapes model " + dir.string(), [&] {
+    p->transformer_->load_weights(io::WeightSource::open(dir / "transformer"));
+    io::load_state_dict(*p->text_encoder_,
+                        io::WeightSource::open(dir / "text_encoder" / "model.safetensors"));
+  });
+  return p;
+}
+
+void ShapesPipeline::save(const fs::path& dir) const {
+  const auto& tc = transformer_->config();
+  write_text_atomic(
+      dir / "model_index.json",
+      nlohmann::json{{"_class_name", "ShapesPipeline"}, {"resolution", resolution_}}.dump(2) + "\n");
+  write_text_atomic(dir / "transformer" / "config.json", tc.to_json().dump(2) + "\n");
+  io::TensorMap weights;
+  for (const auto& [name, t] : io::state_dict(*transformer_))
+    weights[name] = t.detach().to(torch::kCPU).contiguous();
+  io::save_safetensors(dir / "transformer" / "diffusion_pytorch_model.safetensors", weights);
+  write_text_atomic(dir / "text_encoder" / "config.json", text_encoder_->config().to_json().dump(2) + "\n");
+  io::TensorMap text;
+  for (const auto& [name, t] : io::state_dict(*text_encoder_))
+    text[name] = t.detach().to(torch::kCPU).contiguous();
+  io::save_safetensors(dir / "text_encoder" / "model.safetensors", text);
+  write_text_atomic(
+      dir / "tokenizer" / "vocab.json",
+      nlohmann::json{{"words", tokenizer_.words()}, {"max_length", tokenizer_.max_length()}}.dump(1) + "\n");
+  const nlohmann::json scheduler{{"_class_name", "FlowMatchEulerDiscreteScheduler"},
+                                 {"num_train_timesteps", scheduler_.num_train_timesteps},
+                                 {"shift", scheduler_.shift},
+                                 {"use_dynamic_shifting", scheduler_.use_dynamic_shifting},
+                                 {"base_shift", scheduler_.base_shift},
+                                 {"max_shift", scheduler_.max_shift},
+                                 {"base_image_seq_len", scheduler_.base_image_seq_len},
+                                 {"max_image_seq_len", scheduler_.max_image_seq_len}};
+  write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2) + "\n");
+}
+
+sampling::Conditioning ShapesPipeline::encode_prompts(const std::vector<std::string>& prompts) {
+  const auto ids = tokenizer_.encode(prompts).to(device_);
+  const auto out = text_encoder_->forward(ids, tokenizer_.eos_positions(ids));
+  return {out.hidden_states, out.pooled};
+}
+
+std::vector<int64_t> ShapesPipeline::latent_shape() const {
+  return {3, resolution_, resolution_};
+}
+
+torch::Tensor ShapesPipeline::decode(const torch::Tensor& latents) {
+  return (latents.to(torch::kCPU, torch::kFloat) * 0.5 + 0.5).clamp(0.0, 1.0);
+}
+
+torch::Tensor ShapesPipeline::encode_images(const torch::Tensor& images) {
+  const auto x =
+      images.scalar_type() == torch::kByte ? images.to(torch::kFloat) / 255.0 : images.to(torch::kFloat);
+  return x * 2.0 - 1.0;
+}
+
+sampling::Schedule ShapesPipeline::schedule(int num_steps) const {
+  return sampling::make_schedule(num_steps, scheduler_, 0);
+}
+
+}  // namespace flowgrpo::models

@@ -1,0 +1,131 @@
+#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/models/embeddings.h"
+#include "flowgrpo/sampling/rollout.h"
+
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace fm = flowgrpo::models;
+using flowgrpo::testing::TempDir;
+
+namespace {
+
+fm::WordTokenizer tokenizer() {
+  return fm::WordTokenizer({"a", "photo", "of", "red", "circle", "and", "square"}, 8);
+}
+
+fm::SD3TransformerConfig tiny_transformer() {
+  fm::SD3TransformerConfig c;
+  c.sample_size = 8;
+  c.patch_size = 2;
+  c.in_channels = 3;
+  c.out_channels = 3;
+  c.num_layers = 2;
+  c.attention_head_dim = 8;
+  c.num_attention_heads = 2;
+  c.joint_attention_dim = 16;
+  c.caption_projection_dim = 16;
+  c.pooled_projection_dim = 12;
+  c.pos_embed_max_size = 4;
+  c.qk_norm = "rms_norm";
+  return c;
+}
+
+fm::ShapesTextEncoderConfig tiny_text() {
+  fm::ShapesTextEncoderConfig c;
+  c.vocab_size = 10;
+  c.hidden_size = 16;
+  c.intermediate_size = 32;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 2;
+  c.max_position_embeddings = 8;
+  c.projection_dim = 12;
+  return c;
+}
+
+}  // namespace
+
+TEST(SincosPosEmbed, EqualsTheTableSd3CheckpointsStore) {
+  // The sd3_tiny fixture's buffer was built by diffusers (16 / patch 2 = base 8, table 11).
+  const auto f = flowgrpo::io::SafetensorsFile::open(
+      flowgrpo::testing::data_path("sd3_tiny/diffusion_pytorch_model.safetensors"));
+  EXPECT_TRUE(
+      flowgrpo::testing::all_close(fm::sd3_sincos_pos_embed(16, 11, 8), f.load("pos_embed.pos_embed"), 1e-6));
+  EXPECT_THROW(fm::sd3_sincos_pos_embed(6, 11, 8), std::invalid_argument);
+}
+
+TEST(WordTokenizer, EncodesLikeClipAndRefusesUnknownWords) {
+  const auto t = tokenizer();
+  const auto ids = t.encode({"a photo of a red circle", ""});
+  EXPECT_TRUE(torch::equal(ids[0], torch::tensor({1, 3, 4, 5, 3, 6, 7, 2}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(ids[1], torch::tensor({1, 2, 0, 0, 0, 0, 0, 0}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(t.eos_positions(ids), torch::tensor({7, 1}, torch::kLong)));
+  try {
+    t.encode({"a photo of a blue circle"});
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'blue'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(t.encode({"a photo of a red circle and a red square"}), std::invalid_argument);  // too long
+  EXPECT_THROW(fm::WordTokenizer({"a", "a"}, 4), std::invalid_argument);
+}
+
+TEST(ShapesPipeline, SavesAndLoadsExactlyAndSamples) {
+  fm::ShapesPipeline p(tiny_transformer(), tiny_text(), tokenizer(), {}, 8);
+  // Trained-from-scratch start: adaLN-Zero makes the initial velocity exactly zero.
+  torch::NoGradGuard ng;
+  const auto cond = p.encode_prompts({"a photo of a red square", ""});
+  EXPECT_EQ(cond.encoder_hidden_states.sizes(), (std::vector<int64_t>{2, 8, 16}));
+  EXPECT_EQ(cond.pooled_projections.sizes(), (std::vector<int64_t>{2, 12}));
+  const auto x = torch::randn({2, 3, 8, 8});
+  EXPECT_EQ(p.velocity_model().forward(x, torch::full({2}, 500.0f), cond).abs().max().item<double>(), 0.0);
+
+  for (auto& t : p.transformer()->parameters()) t.normal_(0, 0.05);
+  TempDir dir;
+  p.save(dir.path());
+  auto q = fm::ShapesPipeline::load(dir.path());
+  const auto c2 = q->encode_prompts({"a photo of a red square", ""});
+  EXPECT_TRUE(torch::equal(c2.pooled_projections, cond.pooled_projections));
+  const auto t = torch::full({2}, 700.0f);
+  EXPECT_TRUE(torch::equal(q->velocity_model().forward(x, t, c2), p.velocity_model().forward(x, t, cond)));
+  EXPECT_EQ(q->latent_shape(), (std::vector<int64_t>{3, 8, 8}));
+
+  const auto images =
+      q->decode(torch::tensor({-2.0f, -1.0f, 0.0f, 1.0f}).view({1, 1, 2, 2}).expand({1, 3, 2, 2}));
+  EXPECT_TRUE(torch::equal(images[0][0], torch::tensor({{0.0f, 0.0f}, {0.5f, 1.0f}})));
+  EXPECT_TRUE(torch::equal(fm::ShapesPipeline::encode_images(torch::tensor({0, 255}, torch::kByte)),
+                           torch::tensor({-1.0f, 1.0f})));
+}
+
+TEST(ShapesPipeline, RefusesAnotherModelsFolder) {
+  TempDir dir;
+  fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 8).save(dir.path());
+  // A model_index.json of another pipeline class.
+  flowgrpo::testing::write_text_file(dir / "model_index.json",
+                                     R"({"_class_name": "StableDiffusion3Pipeline"})");
+  try {
+    fm::ShapesPipeline::load(dir.path());
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("not a ShapesEval model"), std::string::npos) << e.what();
+  }
+  // Weights of a different size.
+  TempDir other;
+  auto big = tiny_transformer();
+  big.num_layers = 3;
+  fm::ShapesPipeline(big, tiny_text(), tokenizer(), {}, 8).save(other.path());
+  std::filesystem::copy_file(dir / "transformer/config.json", other / "transformer/config.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  try {
+    fm::ShapesPipeline::load(other.path());
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("transformer_blocks.2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 12),
+               std::invalid_argument);
+}
