@@ -1,0 +1,41 @@
+#pragma once
+/// @file weighted_reward.h
+/// The config's `reward: {name: weight, ...}` as one Reward: the weighted sum of
+/// its parts, as flow_grpo's `multi_score` (flow_grpo.md §5). Every part's raw
+/// score is kept as a component named after it, and its own components as
+/// "<part>/<component>", so all of them are logged. A sample is valid only if
+/// every part scored it.
+
+#include "flowgrpo/rewards/reward_registry.h"
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace flowgrpo::rewards {
+
+class WeightedReward final : public Reward {
+ public:
+  struct Part {
+    double weight;
+    std::unique_ptr<Reward> reward;
+  };
+  /// Throws std::invalid_argument for no parts, a non-finite weight or duplicate names.
+  explicit WeightedReward(std::vector<Part> parts);
+
+  /// Builds the parts from (name, weight) pairs through `registry`; `options`
+  /// maps a reward name to its options object (missing: `{}`).
+  static std::unique_ptr<WeightedReward> from_weights(
+      const std::vector<std::pair<std::string, double>>& weights,
+      const RewardRegistry& registry = RewardRegistry::global(),
+      const nlohmann::json& options = nlohmann::json::object());
+
+  std::string name() const override { return "weighted"; }
+  RewardResult score(const RewardBatch& batch) override;
+  const std::vector<Part>& parts() const { return parts_; }
+
+ private:
+  std::vector<Part> parts_;
+};
+
+}  // namespace flowgrpo::rewards

@@ -1,0 +1,213 @@
+#include "flowgrpo/rewards/async_reward_scorer.h"
+#include "flowgrpo/rewards/reward_registry.h"
+#include "flowgrpo/rewards/weighted_reward.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+namespace fr = flowgrpo::rewards;
+
+namespace {
+
+// Mean brightness of each image; samples whose prompt is "fail" cannot be scored.
+class BrightnessReward : public fr::Reward {
+ public:
+  explicit BrightnessReward(double scale = 1.0, int delay_ms = 0) : scale_(scale), delay_ms_(delay_ms) {}
+  std::string name() const override { return "brightness"; }
+  fr::RewardResult score(const fr::RewardBatch& batch) override {
+    if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+    auto r = fr::RewardResult::from_scores(batch.as_float01().mean({1, 2, 3}) * scale_);
+    r.components["max"] = batch.as_float01().amax({1, 2, 3}).to(torch::kDouble);
+    for (int64_t i = 0; i < batch.size(); ++i)
+      if (batch.prompts[static_cast<size_t>(i)] == "fail") r.invalidate(i, "cannot score this one");
+    return r;
+  }
+
+ private:
+  double scale_;
+  int delay_ms_;
+};
+
+class ConstantReward : public fr::Reward {
+ public:
+  explicit ConstantReward(double v) : v_(v) {}
+  std::string name() const override { return "constant"; }
+  fr::RewardResult score(const fr::RewardBatch& batch) override {
+    return fr::RewardResult::from_scores(torch::full({batch.size()}, v_, torch::kDouble));
+  }
+
+ private:
+  double v_;
+};
+
+// A reward that breaks the contract: a NaN marked valid.
+class SilentNanReward : public fr::Reward {
+ public:
+  std::string name() const override { return "silent_nan"; }
+  fr::RewardResult score(const fr::RewardBatch& batch) override {
+    auto r = fr::RewardResult::from_scores(torch::zeros({batch.size()}, torch::kDouble));
+    r.scores[0] = NAN;
+    return r;
+  }
+};
+
+fr::RewardBatch make_batch(std::vector<std::string> prompts) {
+  fr::RewardBatch b;
+  const auto n = static_cast<int64_t>(prompts.size());
+  b.images = torch::arange(n, torch::kFloat)
+                 .div(std::max<int64_t>(n, 1))
+                 .view({n, 1, 1, 1})
+                 .expand({n, 3, 4, 4})
+                 .contiguous();
+  b.prompts = std::move(prompts);
+  b.metadata.assign(b.prompts.size(), nlohmann::json::object());
+  return b;
+}
+
+void add_test_rewards(fr::RewardRegistry& registry) {
+  registry.add("brightness", "mean pixel value", [](const nlohmann::json& o) {
+    return std::make_unique<BrightnessReward>(o.value("scale", 1.0));
+  });
+  registry.add("constant", "a constant", [](const nlohmann::json& o) {
+    if (!o.contains("value")) throw std::invalid_argument("option 'value' is required");
+    return std::make_unique<ConstantReward>(o.at("value").get<double>());
+  });
+}
+
+}  // namespace
+
+TEST(RewardRegistry, UnknownNameListsRegisteredRewards) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  try {
+    registry.create("pickscor");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("unknown reward 'pickscor'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("brightness"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("constant"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(registry.add("brightness", "",
+                            [](const nlohmann::json&) { return std::make_unique<ConstantReward>(1); }),
+               std::invalid_argument);
+  EXPECT_THROW(
+      registry.add("Bad Name", "", [](const nlohmann::json&) { return std::make_unique<ConstantReward>(1); }),
+      std::invalid_argument);
+}
+
+TEST(RewardRegistry, FactoryErrorsNameTheReward) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  try {
+    registry.create("constant");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "reward 'constant': option 'value' is required");
+  }
+}
+
+TEST(WeightedReward, IsTheWeightedSumWithEveryComponentKept) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  auto reward =
+      fr::WeightedReward::from_weights({{"brightness", 0.5}, {"constant", 2.0}}, registry,
+                                       {{"constant", {{"value", 0.25}}}, {"brightness", {{"scale", 2.0}}}});
+  const auto batch = make_batch({"a", "b", "c", "d"});
+  const auto r = reward->score(batch);
+  r.check("weighted", 4);
+  const auto brightness = batch.as_float01().mean({1, 2, 3}).to(torch::kDouble) * 2.0;
+  EXPECT_TRUE(torch::allclose(r.scores, 0.5 * brightness + 2.0 * 0.25));
+  EXPECT_TRUE(torch::allclose(r.components.at("brightness"), brightness));
+  EXPECT_TRUE(torch::allclose(r.components.at("constant"), torch::full({4}, 0.25, torch::kDouble)));
+  EXPECT_EQ(r.components.count("brightness/max"), 1u);
+}
+
+TEST(WeightedReward, AFailedPartMasksTheSampleInsteadOfScoringZero) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  auto reward = fr::WeightedReward::from_weights({{"brightness", 1.0}, {"constant", 1.0}}, registry,
+                                                 {{"constant", {{"value", 1.0}}}});
+  const auto r = reward->score(make_batch({"a", "fail", "c"}));
+  EXPECT_EQ(r.valid[1].item<bool>(), false);
+  EXPECT_TRUE(std::isnan(r.scores[1].item<double>()));
+  EXPECT_EQ(r.errors[1], "brightness: cannot score this one");
+  EXPECT_EQ(r.num_invalid(), 1);
+  EXPECT_TRUE(r.valid[0].item<bool>() && r.valid[2].item<bool>());
+}
+
+TEST(WeightedReward, RejectsBadWeightsAndDuplicates) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"brightness", NAN}}, registry), std::invalid_argument);
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"brightness", INFINITY}}, registry), std::invalid_argument);
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"brightness", 1}, {"brightness", 2}}, registry),
+               std::invalid_argument);
+  EXPECT_THROW(fr::WeightedReward::from_weights({}, registry), std::invalid_argument);
+}
+
+TEST(RewardResult, CheckCatchesSilentNaNs) {
+  SilentNanReward bad;
+  fr::WeightedReward reward([&] {
+    std::vector<fr::WeightedReward::Part> parts;
+    parts.push_back({1.0, std::make_unique<SilentNanReward>()});
+    return parts;
+  }());
+  try {
+    reward.score(make_batch({"a", "b"}));
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("reward 'silent_nan' returned a malformed result"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(RewardBatch, ValidatesLayoutAndConvertsLikeTheReference) {
+  auto b = make_batch({"a", "b"});
+  b.validate();
+  b.images[0][0][0][0] = 0.5f / 255.0f;  // x·255 = 0.5: torch.round, as the reference, rounds half to even
+  EXPECT_EQ(b.as_uint8()[0][0][0][0].item<uint8_t>(), 0);
+  b.images[0][0][0][0] = 1.0f;
+  EXPECT_EQ(b.as_uint8()[0][0][0][0].item<uint8_t>(), 255);
+  b.prompts.pop_back();
+  EXPECT_THROW(b.validate(), std::invalid_argument);
+  auto c = make_batch({"a"});
+  c.images = c.images + 2.0;
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c.images = torch::zeros({1, 4, 2, 2});
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+}
+
+TEST(AsyncRewardScorer, ScoresInTheBackgroundAndMeasuresWaiting) {
+  BrightnessReward reward(1.0, /*delay_ms=*/150);
+  fr::AsyncRewardScorer scorer(reward);
+  auto first = scorer.submit(make_batch({"a", "b"}));
+  auto second = scorer.submit(make_batch({"c", "fail", "e"}));
+  const auto r1 = scorer.wait(first);
+  const auto r2 = scorer.wait(second);
+  EXPECT_EQ(r1.size(), 2);
+  EXPECT_EQ(r2.size(), 3);
+  EXPECT_FALSE(r2.valid[1].item<bool>());
+  EXPECT_GT(scorer.waited_seconds(), 0.1);
+
+  // Work done while the reward scores costs no waiting.
+  scorer.reset_wait_time();
+  auto third = scorer.submit(make_batch({"x"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  scorer.wait(third);
+  EXPECT_LT(scorer.waited_seconds(), 0.1);
+}
+
+TEST(AsyncRewardScorer, ErrorsArriveThroughTheFuture) {
+  SilentNanReward reward;
+  fr::AsyncRewardScorer scorer(reward);
+  auto pending = scorer.submit(make_batch({"a"}));
+  EXPECT_THROW(scorer.wait(pending), std::runtime_error);
+  fr::RewardBatch bad = make_batch({"a"});
+  bad.metadata.clear();
+  EXPECT_THROW(scorer.submit(bad), std::invalid_argument);
+}
