@@ -8,7 +8,10 @@ include(GoogleTest)
 #   labelled `slow`, so `ctest -LE slow` runs the quick suite.
 function(flowgrpo_add_test_area area)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
-  set(libs flowgrpo_${area} ${ARG_DEPS})
+  set(libs ${ARG_DEPS})
+  if(TARGET flowgrpo_${area})
+    list(APPEND libs flowgrpo_${area})
+  endif()
   file(GLOB all_sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${area}/*_test.cpp")
   set(fast_sources "")
   set(slow_sources "")
@@ -31,8 +34,11 @@ function(_flowgrpo_test_executable target labels libs)
   add_executable(${target} ${ARGN})
   target_link_libraries(${target} PRIVATE ${libs} flowgrpo_test_support GTest::gtest GTest::gtest_main)
   flowgrpo_set_warnings(${target})
+  flowgrpo_use_torch_pch(${target})
+  # A ;-list would be split into separate PROPERTIES arguments: escape it.
+  string(REPLACE ";" "\\;" labels_escaped "${labels}")
   gtest_discover_tests(${target}
     WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}"
-    PROPERTIES LABELS "${labels}" ENVIRONMENT "OMP_WAIT_POLICY=passive"
+    PROPERTIES LABELS "${labels_escaped}" ENVIRONMENT "OMP_WAIT_POLICY=passive"
     DISCOVERY_TIMEOUT 120)
 endfunction()

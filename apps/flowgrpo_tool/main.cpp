@@ -1,12 +1,44 @@
+// flowgrpo-tool: checks flowgrpo's numerics against the Python reference
+// (docs/parity.md) and inspects weight files.
+#include "commands.h"
+
+#include "flowgrpo/common/process.h"
 #include "flowgrpo/compat.h"
 
-#include <CLI/CLI.hpp>
-
-#include <iostream>
+#include <map>
 
 int main(int argc, char** argv) {
-  CLI::App app{"flowgrpo-tool: check flowgrpo's numerics against the Python reference"};
-  app.set_version_flag("--version", flowgrpo::compat::build_info());
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  flowgrpo::use_passive_openmp_wait_policy(argv);
+  return flowgrpo::run_main("flowgrpo-tool", [&] {
+    CLI::App app{"flowgrpo-tool: check flowgrpo's numerics against the Python reference, inspect weights"};
+    app.set_version_flag("--version", flowgrpo::compat::build_info());
+    app.require_subcommand(1);
+    std::map<CLI::App*, flowgrpo::tool::Command> commands;
+    auto add = [&](const char* name, const char* help, auto adder) {
+      auto* sub = app.add_subcommand(name, help);
+      commands[sub] = adder(*sub);
+    };
+    add("schedule", "Print the flow-matching schedule (sigmas, timesteps) as JSON",
+        flowgrpo::tool::add_schedule_command);
+    add("sde-step", "Run one Flow-SDE/CPS step on tensors from a safetensors file",
+        flowgrpo::tool::add_sde_step_command);
+    add("inspect", "List the tensors of a safetensors file, sharded index or model folder",
+        flowgrpo::tool::add_inspect_command);
+    add("config",
+        "Load a config (defaults < --config < --set), validate it and print the batch layout, or "
+        "--dump-config",
+        flowgrpo::tool::add_config_command);
+    add("forward", "Run one model component (the SD3 transformer) on tensors from a safetensors file",
+        flowgrpo::tool::add_forward_command);
+    add("bench", "Time a transformer forward, a CFG rollout or a GRPO update; prints one JSON line",
+        flowgrpo::tool::add_bench_command);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+    return 2;
+  });
 }

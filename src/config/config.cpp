@@ -37,8 +37,8 @@ E parse_enum(const EnumName<E> (&names)[N], std::string_view text, const char* w
                               "'; valid: " + detail::join(valid));
 }
 
-constexpr EnumName<ModelType> kModelTypes[] = {{"sd3", ModelType::kSd3, true},
-                                               {"flux", ModelType::kFlux, true}};
+constexpr EnumName<ModelType> kModelTypes[] = {
+    {"sd3", ModelType::kSd3, true}, {"flux", ModelType::kFlux, true}, {"shapes", ModelType::kShapes, true}};
 
 constexpr EnumName<DType> kDTypes[] = {
     {"float32", DType::kFloat32, true}, {"bfloat16", DType::kBFloat16, true},

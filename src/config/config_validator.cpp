@@ -69,9 +69,15 @@ void check_top_level(const Config& c, Checker& check) {
 void check_model(const ModelConfig& m, Checker& check) {
   check.not_empty("model.pretrained", m.pretrained,
                   "set it to a diffusers pipeline folder, e.g. models/stable-diffusion-3.5-medium");
-  if (m.resolution < 64 || m.resolution > 4096 || m.resolution % 16 != 0)
+  if (m.type == ModelType::kShapes) {
+    // Pixel-space toy model: no VAE; the model folder fixes the size (checked at load).
+    if (m.resolution < 8 || m.resolution > 256)
+      check.add("model.resolution = " + std::to_string(m.resolution) +
+                ": must be in [8, 256] for model.type shapes");
+  } else if (m.resolution < 64 || m.resolution > 4096 || m.resolution % 16 != 0) {
     check.add("model.resolution = " + std::to_string(m.resolution) +
               ": must be a multiple of 16 in [64, 4096] (VAE downsampling 8 x transformer patch 2)");
+  }
   const LoraConfig& l = m.lora;
   if (!l.enabled) {
     if (!l.path.empty())
@@ -198,7 +204,44 @@ void check_rest(const Config& c, int world_size, Checker& check) {
               ": a multi-process run needs gloo, nccl or auto");
 }
 
+void check_pretrain(const Config& c, Checker& check) {
+  const auto& p = c.pretrain;
+  check.not_empty("pretrain.architecture", p.architecture,
+                  "set the folder holding the model's component configs, e.g. configs/shapes_model");
+  check.at_least("pretrain.steps", p.steps, 1);
+  check.at_least("pretrain.batch_size", p.batch_size, 1);
+  check.in_range("pretrain.learning_rate", p.learning_rate, 0, true, kInf, false);
+  check.in_range("pretrain.weight_decay", p.weight_decay, 0, false, kInf, false);
+  check.at_least("pretrain.warmup_steps", p.warmup_steps, 0);
+  check.in_range("pretrain.max_grad_norm", p.max_grad_norm, 0, false, kInf, false, "0 = no clipping");
+  check.in_range("pretrain.ema_decay", p.ema_decay, 0, false, 1, true);
+  check.in_range("pretrain.prompt_dropout", p.prompt_dropout, 0, false, 1, true);
+  check.in_range("pretrain.logit_normal_mean", p.logit_normal_mean, -kInf, false, kInf, false);
+  check.in_range("pretrain.logit_normal_std", p.logit_normal_std, 0, true, kInf, false);
+  check.at_least("pretrain.log_every", p.log_every, 1);
+  check.at_least("pretrain.checkpoint_every", p.checkpoint_every, 1);
+  check.at_least("pretrain.eval_every", p.eval_every, 0, "0 = never evaluate");
+  if (p.eval_every > 0 && p.eval_prompts.empty() && c.data.train_prompts.empty())
+    check.add("pretrain.eval_every > 0 but neither pretrain.eval_prompts nor data.train_prompts is set");
+  if (c.data.train_prompts.empty())
+    check.add("data.train_prompts is empty: pretraining draws its prompts from it");
+  check.at_least("sample.eval_num_steps", c.sample.eval_num_steps, 1);
+  check.at_least("seed", c.seed, 0);
+}
+
+[[noreturn]] void throw_problems(const std::vector<std::string>& problems) {
+  if (problems.size() == 1) throw std::invalid_argument("invalid configuration: " + problems.front());
+  throw std::invalid_argument("invalid configuration (" + std::to_string(problems.size()) +
+                              " problems):\n  - " + detail::join(problems, "\n  - "));
+}
+
 }  // namespace
+
+void validate_pretrain(const Config& config) {
+  Checker check;
+  check_pretrain(config, check);
+  if (!check.problems().empty()) throw_problems(check.problems());
+}
 
 BatchLayout validate(const Config& config, int world_size) {
   Checker check;
@@ -213,11 +256,7 @@ BatchLayout validate(const Config& config, int world_size) {
   for (auto& problem : detail::batch_layout_problems(config, world_size, layout))
     check.add(std::move(problem));
 
-  const auto& problems = check.problems();
-  if (problems.size() == 1) throw std::invalid_argument("invalid configuration: " + problems.front());
-  if (!problems.empty())
-    throw std::invalid_argument("invalid configuration (" + std::to_string(problems.size()) +
-                                " problems):\n  - " + detail::join(problems, "\n  - "));
+  if (!check.problems().empty()) throw_problems(check.problems());
   return layout;
 }
 

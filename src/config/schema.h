@@ -92,13 +92,26 @@ inline auto fields_of(const DistConfig*) {
   return std::make_tuple(field("backend", &S::backend), field("timeout_seconds", &S::timeout_seconds));
 }
 
+inline auto fields_of(const PretrainConfig*) {
+  using S = PretrainConfig;
+  return std::make_tuple(
+      field("architecture", &S::architecture), field("steps", &S::steps), field("batch_size", &S::batch_size),
+      field("learning_rate", &S::learning_rate), field("weight_decay", &S::weight_decay),
+      field("warmup_steps", &S::warmup_steps), field("max_grad_norm", &S::max_grad_norm),
+      field("ema_decay", &S::ema_decay), field("prompt_dropout", &S::prompt_dropout),
+      field("logit_normal_mean", &S::logit_normal_mean), field("logit_normal_std", &S::logit_normal_std),
+      field("log_every", &S::log_every), field("checkpoint_every", &S::checkpoint_every),
+      field("eval_every", &S::eval_every), field("eval_prompts", &S::eval_prompts));
+}
+
 inline auto fields_of(const Config*) {
   using S = Config;
   return std::make_tuple(field("seed", &S::seed), field("run_name", &S::run_name),
                          field("output_dir", &S::output_dir), field("resume", &S::resume),
                          field("model", &S::model), field("data", &S::data), field("sample", &S::sample),
                          field("train", &S::train), field("reward", &S::reward), field("eval", &S::eval),
-                         field("logging", &S::logging), field("dist", &S::dist));
+                         field("logging", &S::logging), field("dist", &S::dist),
+                         field("pretrain", &S::pretrain));
 }
 
 /// True for the section structs listed above.

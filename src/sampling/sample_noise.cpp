@@ -20,15 +20,22 @@ uint64_t derive_seed(std::initializer_list<uint64_t> parts) {
   return h;
 }
 
-SeededNoise::SeededNoise(std::vector<uint64_t> seeds) : seeds_(std::move(seeds)) {
+SeededNoise::SeededNoise(std::vector<uint64_t> seeds) : seeds_(std::move(seeds)), initial_seeds_(seeds_) {
   if (seeds_.empty()) throw std::invalid_argument("SeededNoise: at least one sample seed is required");
 }
 
-torch::Tensor SeededNoise::draw(uint64_t stream, c10::IntArrayRef sample_shape,
-                                const torch::Device& device) const {
+SeededNoise::SeededNoise(std::vector<uint64_t> seeds, std::vector<uint64_t> initial_seeds)
+    : seeds_(std::move(seeds)), initial_seeds_(std::move(initial_seeds)) {
+  if (seeds_.empty()) throw std::invalid_argument("SeededNoise: at least one sample seed is required");
+  if (initial_seeds_.size() != seeds_.size())
+    throw std::invalid_argument("SeededNoise: one initial-latent seed per sample is required");
+}
+
+torch::Tensor SeededNoise::draw(const std::vector<uint64_t>& seeds, uint64_t stream,
+                                c10::IntArrayRef sample_shape, const torch::Device& device) {
   std::vector<torch::Tensor> rows;
-  rows.reserve(seeds_.size());
-  for (uint64_t seed : seeds_) {
+  rows.reserve(seeds.size());
+  for (uint64_t seed : seeds) {
     // The generator's seed is 64-bit; mix so that nearby (seed, stream) pairs are unrelated.
     auto gen = at::detail::createCPUGenerator(derive_seed({seed, stream}));
     rows.push_back(torch::randn(sample_shape, gen, torch::TensorOptions().dtype(torch::kFloat)));
@@ -37,25 +44,26 @@ torch::Tensor SeededNoise::draw(uint64_t stream, c10::IntArrayRef sample_shape,
 }
 
 torch::Tensor SeededNoise::initial_latents(c10::IntArrayRef sample_shape, const torch::Device& device) const {
-  return draw(0, sample_shape, device);
+  return draw(initial_seeds_, 0, sample_shape, device);
 }
 
 torch::Tensor SeededNoise::step_noise(int64_t step, c10::IntArrayRef sample_shape,
                                       const torch::Device& device) const {
   if (step < 0) throw std::invalid_argument("SeededNoise::step_noise: negative step " + std::to_string(step));
-  return draw(static_cast<uint64_t>(step) + 1, sample_shape, device);
+  return draw(seeds_, static_cast<uint64_t>(step) + 1, sample_shape, device);
 }
 
 SeededNoise SeededNoise::select(const std::vector<int64_t>& indices) const {
-  std::vector<uint64_t> picked;
+  std::vector<uint64_t> picked, picked_initial;
   picked.reserve(indices.size());
   for (int64_t i : indices) {
     if (i < 0 || i >= batch_size())
       throw std::invalid_argument("SeededNoise::select: index " + std::to_string(i) + " out of range [0, " +
                                   std::to_string(batch_size()) + ")");
     picked.push_back(seeds_[static_cast<size_t>(i)]);
+    picked_initial.push_back(initial_seeds_[static_cast<size_t>(i)]);
   }
-  return SeededNoise(std::move(picked));
+  return SeededNoise(std::move(picked), std::move(picked_initial));
 }
 
 ExplicitNoise::ExplicitNoise(torch::Tensor initial, torch::Tensor steps)

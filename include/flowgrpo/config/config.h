@@ -31,8 +31,9 @@ namespace flowgrpo::config {
 
 /// Model family of `model.pretrained`.
 enum class ModelType {
-  kSd3,   ///< "sd3": Stable Diffusion 3 / 3.5 (MMDiT, CLIP-L + CLIP-G + T5 encoders).
-  kFlux,  ///< "flux": FLUX.1 (guidance-distilled, packed latents).
+  kSd3,     ///< "sd3": Stable Diffusion 3 / 3.5 (MMDiT, CLIP-L + CLIP-G + T5 encoders).
+  kFlux,    ///< "flux": FLUX.1 (guidance-distilled, packed latents).
+  kShapes,  ///< "shapes": the ShapesEval pixel-space SD3-architecture model (models/shapes_pipeline.h).
 };
 std::string to_string(ModelType type);
 /// Throws std::invalid_argument listing "sd3, flux".
@@ -201,6 +202,27 @@ struct DistConfig {
 };
 
 /// The whole configuration.
+/// `flowgrpo-pretrain`: rectified-flow pretraining of a small model from scratch
+/// (the ShapesEval base model). Ignored by flowgrpo-train.
+struct PretrainConfig {
+  std::string
+      architecture;   ///< Folder with the component configs (model_index.json, transformer/config.json, ...).
+  int steps = 20000;  ///< Optimizer steps.
+  int batch_size = 64;             ///< Images per step.
+  double learning_rate = 3e-4;     ///< AdamW peak learning rate (linear warm-up, then constant).
+  double weight_decay = 0.0;       ///< AdamW weight decay.
+  int warmup_steps = 500;          ///< Linear warm-up of the learning rate.
+  double max_grad_norm = 1.0;      ///< Gradient-norm clipping; 0 = off.
+  double ema_decay = 0.999;        ///< EMA of all weights; the EMA weights are what is saved as the model.
+  double prompt_dropout = 0.1;     ///< Probability of training a sample with the empty prompt (for CFG).
+  double logit_normal_mean = 0.0;  ///< σ = sigmoid(u), u ~ N(mean, std²) (SD3's logit-normal timesteps).
+  double logit_normal_std = 1.0;
+  int log_every = 50;          ///< Steps between log lines.
+  int checkpoint_every = 500;  ///< Steps between resumable checkpoints (model, EMA, optimizer, RNG).
+  int eval_every = 2000;       ///< Steps between strict-accuracy evaluations of the EMA model; 0 = never.
+  std::string eval_prompts;    ///< Prompt file for those evaluations; "" = data.train_prompts.
+};
+
 struct Config {
   std::int64_t seed = 42;
   std::string run_name = "flowgrpo";
@@ -218,6 +240,7 @@ struct Config {
   EvalConfig eval;
   LoggingConfig logging;
   DistConfig dist;
+  PretrainConfig pretrain;
 };
 
 /// Field-by-field equality of every key (doubles compared with ==).

@@ -21,4 +21,8 @@ namespace flowgrpo::config {
 /// @throws std::invalid_argument listing ALL problems found, one per line.
 BatchLayout validate(const Config& config, int world_size);
 
+/// Checks what `flowgrpo-pretrain` uses: the `pretrain` section, data.train_prompts,
+/// sample.eval_num_steps and the seed. Throws std::invalid_argument listing every problem.
+void validate_pretrain(const Config& config);
+
 }  // namespace flowgrpo::config

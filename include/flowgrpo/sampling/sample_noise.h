@@ -37,6 +37,10 @@ class NoiseSource {
 class SeededNoise final : public NoiseSource {
  public:
   explicit SeededNoise(std::vector<uint64_t> seeds);
+  /// Initial latents from `initial_seeds`, step noise from `seeds` (both one per
+  /// sample): e.g. flow_grpo's `same_latent`, where the images of one prompt start
+  /// from the same latent but take different stochastic paths.
+  SeededNoise(std::vector<uint64_t> seeds, std::vector<uint64_t> initial_seeds);
   int64_t batch_size() const override { return static_cast<int64_t>(seeds_.size()); }
   torch::Tensor initial_latents(c10::IntArrayRef sample_shape, const torch::Device& device) const override;
   torch::Tensor step_noise(int64_t step, c10::IntArrayRef sample_shape,
@@ -46,8 +50,10 @@ class SeededNoise final : public NoiseSource {
   SeededNoise select(const std::vector<int64_t>& indices) const;
 
  private:
-  torch::Tensor draw(uint64_t stream, c10::IntArrayRef sample_shape, const torch::Device& device) const;
+  static torch::Tensor draw(const std::vector<uint64_t>& seeds, uint64_t stream,
+                            c10::IntArrayRef sample_shape, const torch::Device& device);
   std::vector<uint64_t> seeds_;
+  std::vector<uint64_t> initial_seeds_;
 };
 
 /// Noise given as tensors, e.g. replaying a rollout recorded by the Python reference.

@@ -1,0 +1,66 @@
+// flowgrpo-pretrain: rectified-flow pretraining of the ShapesEval base model
+// (a one-time job; the result ships in assets/shapes/model).
+#include "flowgrpo/common/process.h"
+#include "flowgrpo/config/cli_options.h"
+#include "flowgrpo/config/config_validator.h"
+#include "flowgrpo/eval/evaluator.h"
+#include "flowgrpo/log/logging.h"
+#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/prompt_spec.h"
+#include "flowgrpo/train/pretrainer.h"
+#include "flowgrpo/train/run_setup.h"
+#include "flowgrpo/train/shapes_render_source.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  flowgrpo::use_passive_openmp_wait_policy(argv);
+  return flowgrpo::run_main("flowgrpo-pretrain", [&] {
+    namespace ft = flowgrpo::train;
+    CLI::App app{"flowgrpo-pretrain: pretrain the ShapesEval base model from scratch (rectified flow)"};
+    flowgrpo::config::CliOptions cli;
+    std::string output_override;
+    int threads = 0;
+    flowgrpo::config::add_cli_options(app, cli);
+    app.add_option("--output-dir", output_override, "Run directory (default: output_dir of the config)");
+    app.add_option("--threads", threads, "LibTorch intra-op threads (default: LibTorch's choice)");
+    CLI11_PARSE(app, argc, argv);
+
+    const auto config = flowgrpo::config::load_config(cli);
+    if (cli.dump_config) {
+      std::cout << flowgrpo::config::dump_config(config);
+      return 0;
+    }
+    flowgrpo::config::validate_pretrain(config);
+    ft::configure_logging(config, 0, 1);
+    flowgrpo::set_torch_threads(threads);
+    const auto device = ft::default_device();
+    auto pipeline = flowgrpo::models::ShapesPipeline::from_configs(config.pretrain.architecture, device);
+    const auto train_prompts = ft::load_prompts(config, config.data.train_prompts);
+    const auto eval_prompts = ft::to_eval_prompts(
+        config.pretrain.eval_prompts.empty() ? train_prompts
+                                             : ft::load_prompts(config, config.pretrain.eval_prompts),
+        config.eval.max_prompts);
+    ft::ShapesRenderSource data(train_prompts, flowgrpo::shapes::Renderer({pipeline->resolution()}),
+                                config.seed);
+    auto reward = ft::make_reward(config);
+    const auto out = ft::output_dir(config, output_override);
+    auto log = flowgrpo::log::get("pretrain");
+    ft::Pretrainer trainer(config, *pipeline, data, out, [&](int64_t step) {
+      flowgrpo::eval::EvalOptions o;
+      o.num_steps = config.sample.eval_num_steps;
+      o.guidance_scale = flowgrpo::config::effective_eval_guidance_scale(config.sample);
+      o.images_per_prompt = config.eval.num_images_per_prompt;
+      o.batch_size = config.sample.test_batch_size;
+      o.seed = static_cast<uint64_t>(config.eval.seed);
+      o.keep_images = false;
+      const auto r = flowgrpo::eval::evaluate(*pipeline, *reward, eval_prompts, o);
+      log->info("step {} evaluation on {} images:\n{}", step, r.num_images, r.table());
+      return r.to_json();
+    });
+    trainer.run();
+    return 0;
+  });
+}

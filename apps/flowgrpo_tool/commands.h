@@ -1,0 +1,20 @@
+#pragma once
+// flowgrpo-tool's subcommands. Each registers its options on a CLI11 subcommand
+// and returns the function that runs it after parsing.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace flowgrpo::tool {
+
+using Command = std::function<int()>;
+
+Command add_schedule_command(CLI::App& app);
+Command add_sde_step_command(CLI::App& app);
+Command add_inspect_command(CLI::App& app);
+Command add_config_command(CLI::App& app);
+Command add_forward_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
+
+}  // namespace flowgrpo::tool

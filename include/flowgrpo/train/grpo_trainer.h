@@ -1,0 +1,110 @@
+#pragma once
+/// @file grpo_trainer.h
+/// The Flow-GRPO training loop (flow_grpo scripts/train_sd3.py; flow_grpo.md §2,
+/// §4): per epoch, evaluate and checkpoint on schedule; sample
+/// `num_batches_per_epoch` rollout batches with the Flow-SDE (K-repeat prompt
+/// sampling, CFG, optional SDE window) while rewards are scored asynchronously;
+/// gather rewards across ranks and turn them into per-prompt advantages; drop
+/// zero-advantage samples; then train LoRA adapters with the clipped-ratio loss
+/// and the KL to the adapter-disabled reference, accumulating gradients over
+/// micro-batches × timesteps, with gradient clipping, AdamW and an EMA of the
+/// adapter weights. Every random draw is derived from (seed, epoch, rank, ...)
+/// so a run resumed from a checkpoint is bit-identical to an uninterrupted one.
+
+#include "flowgrpo/config/batch_layout.h"
+#include "flowgrpo/config/config.h"
+#include "flowgrpo/data/k_repeat_sampler.h"
+#include "flowgrpo/data/prompt_dataset.h"
+#include "flowgrpo/dist/communicator.h"
+#include "flowgrpo/eval/evaluator.h"
+#include "flowgrpo/models/lora.h"
+#include "flowgrpo/models/text_to_image_pipeline.h"
+#include "flowgrpo/rewards/reward.h"
+#include "flowgrpo/rl/ema.h"
+#include "flowgrpo/rl/metrics.h"
+#include "flowgrpo/rl/stat_tracker.h"
+#include "flowgrpo/sampling/rollout.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace flowgrpo::train {
+
+/// One epoch's rollouts on this rank, concatenated over sampling batches.
+struct EpochSamples {
+  torch::Tensor latents;        ///< [N,T,...]
+  torch::Tensor next_latents;   ///< [N,T,...]
+  torch::Tensor log_probs;      ///< [N,T]
+  torch::Tensor step_indices;   ///< [N,T] int64
+  torch::Tensor prompt_index;   ///< [N] int64 index into the training prompts (the GRPO group)
+  sampling::Conditioning cond;  ///< positive conditioning [N,...]
+  torch::Tensor rewards;        ///< [N] float64 (NaN where invalid)
+  torch::Tensor valid;          ///< [N] bool
+  std::map<std::string, torch::Tensor> reward_components;
+  std::vector<std::string> tags;  ///< per sample (metadata "tag", or "")
+  int64_t size() const { return latents.defined() ? latents.size(0) : 0; }
+};
+
+class GrpoTrainer {
+ public:
+  struct Inputs {
+    const config::Config& config;
+    models::TextToImagePipeline& pipeline;
+    rewards::Reward& reward;
+    const data::PromptDataset& train_prompts;
+    const eval::EvalPrompts* test_prompts = nullptr;  ///< nullptr: no evaluation
+    dist::Communicator& comm;
+    std::filesystem::path output_dir;
+  };
+
+  /// Injects LoRA (model.lora) into the pipeline's transformer, builds the
+  /// optimizer, EMA and sampler. Throws std::invalid_argument for settings the
+  /// trainer cannot honour (e.g. beta > 0 without LoRA).
+  explicit GrpoTrainer(Inputs inputs);
+
+  /// Runs epochs until train.num_epochs (resuming first when config.resume says so).
+  /// Returns the number of epochs run by this call.
+  int64_t run();
+
+  /// The pieces of one epoch, public for tests.
+  EpochSamples sample_epoch(int64_t epoch, nlohmann::json& metrics);
+  void train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::json& metrics);
+  eval::EvalResult evaluate(int64_t epoch);
+
+  /// Writes checkpoints/checkpoint-<global_step>/ (PEFT adapter with EMA weights,
+  /// plus the full training state) and repoints checkpoints/latest at it.
+  std::filesystem::path save_checkpoint();
+  /// Restores a checkpoint folder. Throws std::invalid_argument if it belongs to
+  /// another model or adapter configuration, naming the difference.
+  void load_checkpoint(const std::filesystem::path& dir);
+
+  int64_t epoch() const { return epoch_; }
+  int64_t global_step() const { return global_step_; }
+  const std::vector<torch::Tensor>& trainable_parameters() const { return params_; }
+  const models::LoRAConfig& lora_config() const { return lora_config_; }
+  const config::BatchLayout& layout() const { return layout_; }
+
+ private:
+  nlohmann::json model_identity() const;
+  void all_reduce_gradients();
+  void optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::json& epoch_metrics);
+  void log_epoch(const nlohmann::json& metrics);
+
+  Inputs in_;
+  config::BatchLayout layout_;
+  models::LoRAConfig lora_config_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<rl::Ema> ema_;
+  rl::PerPromptStatTracker stat_tracker_;
+  data::KRepeatSampler sampler_;
+  sampling::Conditioning negative_one_;
+  int64_t epoch_ = 0;
+  int64_t global_step_ = 0;
+  int64_t backward_count_ = 0;
+};
+
+}  // namespace flowgrpo::train

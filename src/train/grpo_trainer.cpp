@@ -1,0 +1,552 @@
+#include "flowgrpo/train/grpo_trainer.h"
+
+#include "flowgrpo/common/error.h"
+#include "flowgrpo/config/config_validator.h"
+#include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/log/logging.h"
+#include "flowgrpo/log/progress_bar.h"
+#include "flowgrpo/rewards/async_reward_scorer.h"
+#include "flowgrpo/rl/advantages.h"
+#include "flowgrpo/rl/zero_advantage_filter.h"
+#include "flowgrpo/sampling/sample_noise.h"
+#include "flowgrpo/sampling/sde_window.h"
+#include "flowgrpo/train/grpo_step.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <future>
+#include <random>
+
+namespace flowgrpo::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Independent random streams, each derived from (seed, epoch, rank, ...) so that
+// nothing but the epoch number is needed to resume.
+enum Stream : uint64_t { kNoise = 1, kInitialLatent = 2, kWindow = 3, kShuffle = 4, kFilter = 5 };
+
+uint64_t stream_seed(int64_t seed, Stream stream, std::initializer_list<uint64_t> parts) {
+  uint64_t h = sampling::derive_seed({static_cast<uint64_t>(seed), 0x6F2Aull, stream});
+  for (uint64_t p : parts) h = sampling::derive_seed({h, p});
+  return h;
+}
+
+class Stopwatch {
+ public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+models::LoRAConfig lora_config_from(const config::Config& c) {
+  models::LoRAConfig l;
+  l.r = c.model.lora.rank;
+  l.lora_alpha = c.model.lora.alpha;
+  l.target_modules = c.model.lora.target_modules;
+  l.init = c.model.lora.init == config::LoraInit::kGaussian ? models::LoRAInit::kGaussian
+                                                            : models::LoRAInit::kKaiming;
+  l.base_model_name_or_path = c.model.pretrained;
+  return l;
+}
+
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out) throw std::runtime_error("could not write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+double nan_mean(const torch::Tensor& x) {
+  const auto finite = torch::isfinite(x);
+  const auto n = finite.sum().item<int64_t>();
+  return n == 0 ? NAN : x.masked_select(finite).sum().item<double>() / static_cast<double>(n);
+}
+
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+GrpoTrainer::GrpoTrainer(Inputs inputs)
+    : in_(std::move(inputs)),
+      layout_(config::make_batch_layout(in_.config, in_.comm.world_size())),
+      lora_config_(lora_config_from(in_.config)),
+      stat_tracker_(
+          rl::StatTrackerOptions{in_.config.sample.num_image_per_prompt > 1, in_.config.sample.global_std}),
+      sampler_(static_cast<int64_t>(in_.train_prompts.size()), in_.config.sample.train_batch_size,
+               in_.config.sample.num_image_per_prompt, in_.comm.world_size(), in_.comm.rank(),
+               in_.config.seed) {
+  const auto& c = in_.config;
+  if (!c.model.lora.enabled)
+    throw std::invalid_argument(
+        "model.lora.enabled = false: full fine-tuning is not supported by flowgrpo-train yet; "
+        "the KL reference is the adapter-disabled model");
+  if (c.sample.kl_reward != 0.0)
+    throw std::invalid_argument("sample.kl_reward = " + std::to_string(c.sample.kl_reward) +
+                                ": the KL reward (Wan recipe) is not implemented; use train.beta");
+  auto& transformer = in_.pipeline.transformer_module();
+  if (!c.model.lora.path.empty()) {
+    models::load_lora_adapter(transformer, c.model.lora.path);
+    lora_config_ = models::read_lora_config(c.model.lora.path);
+  } else {
+    models::inject_lora(transformer, lora_config_);
+  }
+  params_ = models::lora_parameters(transformer);
+  optimizer_ =
+      std::make_unique<torch::optim::AdamW>(params_, torch::optim::AdamWOptions(c.train.learning_rate)
+                                                         .betas({c.train.adam_beta1, c.train.adam_beta2})
+                                                         .weight_decay(c.train.adam_weight_decay)
+                                                         .eps(c.train.adam_epsilon));
+  if (c.train.ema) {
+    rl::EmaOptions o;
+    o.max_decay = c.train.ema_max_decay;
+    o.update_every = c.train.ema_update_every;
+    ema_ = std::make_unique<rl::Ema>(params_, o);
+  }
+  torch::NoGradGuard no_grad;
+  negative_one_ = in_.pipeline.encode_prompts({""}).detach();
+}
+
+nlohmann::json GrpoTrainer::model_identity() const {
+  nlohmann::json shapes = nlohmann::json::object();
+  for (const auto& [name, t] : models::lora_state_dict(in_.pipeline.transformer_module()))
+    shapes[name] = t.sizes().vec();
+  return {
+      {"pipeline", in_.pipeline.name()}, {"lora", lora_config_.to_peft_json()}, {"adapter_shapes", shapes}};
+}
+
+EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
+  const auto& c = in_.config;
+  const int rank = in_.comm.rank();
+  auto& pipeline = in_.pipeline;
+  const auto schedule = pipeline.schedule(c.sample.num_steps);
+  const auto shape = pipeline.latent_shape();
+  rewards::AsyncRewardScorer scorer(in_.reward);
+
+  Stopwatch sampling_clock;
+  std::vector<std::future<rewards::RewardResult>> pending;
+  std::vector<torch::Tensor> latents, next_latents, log_probs, steps, prompt_index;
+  std::vector<sampling::Conditioning> conds;
+  EpochSamples out;
+  log::ProgressBar::Options bar_options;
+  if (rank != 0) bar_options.mode = log::ProgressBar::Mode::kSilent;
+  log::ProgressBar bar("epoch " + std::to_string(epoch) + " sampling", c.sample.num_batches_per_epoch,
+                       bar_options);
+  for (int64_t i = 0; i < c.sample.num_batches_per_epoch; ++i) {
+    const auto indices = sampler_.indices(epoch * c.sample.num_batches_per_epoch + i);
+    std::vector<std::string> prompts;
+    std::vector<nlohmann::json> metadata;
+    std::vector<uint64_t> seeds, initial_seeds;
+    for (size_t j = 0; j < indices.size(); ++j) {
+      const auto p = static_cast<size_t>(indices[j]);
+      prompts.push_back(in_.train_prompts.prompt(p));
+      metadata.push_back(in_.train_prompts.metadata(p));
+      out.tags.push_back(in_.train_prompts.tag(p));
+      seeds.push_back(stream_seed(
+          c.seed, kNoise,
+          {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(i), j}));
+      // same_latent: the images of one prompt start from one latent (their paths still differ).
+      initial_seeds.push_back(c.sample.same_latent
+                                  ? stream_seed(c.seed, kInitialLatent,
+                                                {static_cast<uint64_t>(epoch), static_cast<uint64_t>(i),
+                                                 static_cast<uint64_t>(indices[j])})
+                                  : seeds.back());
+    }
+    sampling::Conditioning cond;
+    {
+      torch::NoGradGuard no_grad;
+      cond = pipeline.encode_prompts(prompts).detach();
+    }
+    const int64_t b = static_cast<int64_t>(prompts.size());
+    sampling::RolloutOptions options;
+    options.guidance_scale = c.sample.guidance_scale;
+    options.noise_level = c.sample.noise_level;
+    options.sde_type =
+        c.sample.sde_type == config::SdeType::kCps ? sampling::SdeType::kCps : sampling::SdeType::kSde;
+    if (c.sample.sde_window_size > 0) {
+      // Drawn per rank and batch, as flow_grpo's fast pipeline does.
+      std::mt19937_64 rng(
+          stream_seed(c.seed, kWindow,
+                      {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(i)}));
+      options.window =
+          sampling::draw_sde_window(c.sample.num_steps, c.sample.sde_window_size,
+                                    c.sample.sde_window_range[0], c.sample.sde_window_range[1], rng);
+    }
+    sampling::Rollout r;
+    {
+      torch::NoGradGuard no_grad;
+      r = sampling::sample_rollout(pipeline.velocity_model(), cond, negative_one_.repeat_interleave(b),
+                                   schedule, options, sampling::SeededNoise(seeds, initial_seeds), shape,
+                                   pipeline.device());
+    }
+    rewards::RewardBatch batch;
+    {
+      torch::NoGradGuard no_grad;
+      batch.images = pipeline.decode(r.final_latents);
+    }
+    batch.prompts = prompts;
+    batch.metadata = metadata;
+    batch.mode = rewards::ScoreMode::kTrain;
+    pending.push_back(scorer.submit(std::move(batch)));  // scored while the next batch samples
+    latents.push_back(r.latents);
+    next_latents.push_back(r.next_latents);
+    log_probs.push_back(r.log_probs);
+    steps.push_back(r.step_indices);
+    prompt_index.push_back(torch::tensor(indices, torch::kLong));
+    conds.push_back(cond);
+    bar.advance();
+  }
+  bar.finish();
+  const double sampling_seconds = sampling_clock.seconds();
+
+  std::vector<torch::Tensor> scores, valid;
+  std::map<std::string, std::vector<torch::Tensor>> components;
+  int64_t invalid = 0;
+  for (auto& f : pending) {
+    auto r = scorer.wait(f);
+    for (size_t s = 0; s < r.errors.size(); ++s)
+      if (!r.valid[static_cast<int64_t>(s)].item<bool>()) {
+        ++invalid;
+        log::get("reward")->warn("sample masked out of its group: {}", r.errors[s]);
+      }
+    scores.push_back(r.scores);
+    valid.push_back(r.valid);
+    for (auto& [name, t] : r.components) components[name].push_back(t);
+  }
+  out.latents = torch::cat(latents);
+  out.next_latents = torch::cat(next_latents);
+  out.log_probs = torch::cat(log_probs);
+  out.step_indices = torch::cat(steps);
+  out.prompt_index = torch::cat(prompt_index);
+  out.rewards = torch::cat(scores);
+  out.valid = torch::cat(valid);
+  for (auto& [name, parts] : components) out.reward_components[name] = torch::cat(parts);
+  out.cond = conds.front();
+  for (size_t k = 1; k < conds.size(); ++k) out.cond = sampling::Conditioning::concat(out.cond, conds[k]);
+
+  metrics["time_sampling_s"] = sampling_seconds;
+  metrics["time_reward_wait_s"] = scorer.waited_seconds();
+  metrics["reward_invalid"] = invalid;
+  return out;
+}
+
+void GrpoTrainer::all_reduce_gradients() {
+  if (in_.comm.world_size() == 1) return;
+  // One flat bucket: LibTorch 2.x collectives take one tensor per call.
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params_)
+    grads.push_back(p.grad().defined() ? p.grad().flatten() : torch::zeros({p.numel()}, p.options()));
+  auto flat = torch::cat(grads);
+  in_.comm.all_reduce_mean(flat);
+  int64_t offset = 0;
+  for (auto& p : params_) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    p.grad().copy_(flat.narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+}
+
+void GrpoTrainer::optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::json& epoch_metrics) {
+  all_reduce_gradients();
+  const double grad_norm = torch::nn::utils::clip_grad_norm_(params_, in_.config.train.max_grad_norm);
+  optimizer_->step();
+  optimizer_->zero_grad();
+  ++global_step_;
+  // Rank-averaged per-step metrics, as the reference logs them.
+  auto means = step_metrics.means();
+  if (!means.empty()) {
+    std::vector<double> values;
+    for (auto& [k, v] : means) values.push_back(v);
+    auto t = torch::tensor(values, torch::kDouble);
+    in_.comm.all_reduce_mean(t);
+    size_t idx = 0;
+    for (auto& [k, v] : means) v = t[static_cast<int64_t>(idx++)].item<double>();
+  }
+  nlohmann::json step{{"global_step", global_step_}, {"grad_norm", grad_norm}};
+  for (auto& [k, v] : means) step[k] = number(v);
+  epoch_metrics["steps"].push_back(step);
+  step_metrics.clear();
+}
+
+void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::json& metrics) {
+  const auto& c = in_.config;
+  const int rank = in_.comm.rank();
+  const int64_t world = in_.comm.world_size();
+  Stopwatch clock;
+
+  // Advantages from the rewards of every rank (rank-major), per prompt.
+  const auto all_rewards = in_.comm.all_gather(samples.rewards.nan_to_num(0.0));
+  const auto all_valid = in_.comm.all_gather(samples.valid.to(torch::kDouble)) > 0.5;
+  const auto all_prompts = in_.comm.all_gather(samples.prompt_index);
+  stat_tracker_.clear();
+  const auto all_adv = stat_tracker_.update(all_rewards, all_prompts, all_valid);
+  const auto stats = stat_tracker_.stats();
+  const auto local_adv = rl::ungather_rank_major(all_adv, world, rank);
+
+  const auto schedule = in_.pipeline.schedule(c.sample.num_steps);
+  const int64_t stored = samples.latents.size(1);
+  const int64_t T = c.sample.sde_window_size > 0
+                        ? stored
+                        : sampling::num_train_timesteps(sampling::SdeWindow::full(stored), stored,
+                                                        c.train.timestep_fraction);
+  auto advantages = rl::expand_over_timesteps(rl::clip_advantages(local_adv, c.train.adv_clip_max), T);
+
+  rl::ZeroAdvantageFilterOptions filter_options;
+  filter_options.num_batches_per_epoch = c.sample.num_batches_per_epoch;
+  filter_options.seed =
+      stream_seed(c.seed, kFilter, {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank)});
+  const auto kept = rl::filter_zero_advantages(advantages, samples.valid, filter_options);
+
+  // Epoch-level reward metrics (over all ranks for the reward itself).
+  metrics["reward"] = number(nan_mean(all_rewards.masked_fill(~all_valid, NAN)));
+  metrics["zero_std_ratio"] = stats.zero_std_ratio;
+  metrics["reward_std_mean"] = stats.reward_std_mean;
+  metrics["group_size"] = stats.mean_group_size;
+  metrics["trained_prompt_num"] = stats.trained_prompt_num;
+  metrics["actual_batch_size"] = kept.actual_batch_size;
+  metrics["kept_samples"] = kept.kept_indices.numel();
+  nlohmann::json by_tag = nlohmann::json::object();
+  std::map<std::string, std::vector<int64_t>> tag_rows;
+  for (size_t i = 0; i < samples.tags.size(); ++i)
+    tag_rows[samples.tags[i]].push_back(static_cast<int64_t>(i));
+  for (const auto& [tag, rows] : tag_rows) {
+    if (tag.empty()) continue;
+    const auto idx = torch::tensor(rows, torch::kLong);
+    by_tag[tag] = number(nan_mean(samples.rewards.index_select(0, idx)));
+  }
+  metrics["reward_by_tag"] = by_tag;
+  for (const auto& [name, t] : samples.reward_components) metrics["reward_" + name] = number(nan_mean(t));
+
+  const int64_t n_kept = kept.kept_indices.numel();
+  const int64_t num_batches = c.sample.num_batches_per_epoch;
+  if (n_kept == 0 || kept.nothing_to_train) {
+    metrics["time_train_s"] = clock.seconds();
+    return;
+  }
+  const int64_t sync_every = static_cast<int64_t>(c.train.gradient_accumulation_steps) * T;
+  GrpoStepOptions step_options;
+  step_options.guidance_scale = c.train.cfg ? c.sample.guidance_scale : 1.0;
+  step_options.noise_level = c.sample.noise_level;
+  step_options.sde_type =
+      c.sample.sde_type == config::SdeType::kCps ? sampling::SdeType::kCps : sampling::SdeType::kSde;
+  step_options.loss = {c.train.clip_range, c.train.beta};
+  step_options.loss_scale = 1.0 / static_cast<double>(sync_every);
+  auto& transformer = in_.pipeline.transformer_module();
+  transformer.train();
+  rl::MetricAccumulator step_metrics;
+  metrics["steps"] = nlohmann::json::array();
+  const auto device = in_.pipeline.device();
+
+  for (int inner = 0; inner < c.train.num_inner_epochs; ++inner) {
+    auto gen = at::detail::createCPUGenerator(stream_seed(
+        c.seed, kShuffle,
+        {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(inner)}));
+    const auto order = kept.kept_indices.index_select(0, torch::randperm(n_kept, gen, torch::kLong));
+    const int64_t micro = n_kept / num_batches;
+    for (int64_t mb = 0; mb < num_batches; ++mb) {
+      const auto idx = order.narrow(0, mb * micro, micro);
+      const auto cond = samples.cond.index_select(idx).to(device);
+      const auto neg = negative_one_.repeat_interleave(micro);
+      const auto adv = advantages.index_select(0, idx).to(device);
+      const auto mb_latents = samples.latents.index_select(0, idx).to(device);
+      const auto mb_next = samples.next_latents.index_select(0, idx).to(device);
+      const auto mb_steps = samples.step_indices.index_select(0, idx);
+      const auto mb_log_probs = samples.log_probs.index_select(0, idx).to(device);
+      for (int64_t j = 0; j < T; ++j) {
+        GrpoStepInputs step_in{mb_latents.select(1, j),
+                               mb_next.select(1, j),
+                               mb_steps.select(1, j),
+                               mb_log_probs.select(1, j),
+                               adv.select(1, j),
+                               cond,
+                               neg};
+        grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options, step_metrics);
+        if (++backward_count_ % sync_every == 0) optimizer_step(step_metrics, metrics);
+      }
+      if (ema_) ema_->step(params_, global_step_);
+    }
+  }
+  // Per-epoch means of the per-step metrics.
+  rl::MetricAccumulator epoch_means;
+  for (const auto& s : metrics["steps"])
+    for (const auto& [k, v] : s.items())
+      if (k != "global_step" && v.is_number()) epoch_means.add(k, v.get<double>());
+  for (const auto& [k, v] : epoch_means.means()) metrics[k] = number(v);
+  metrics["time_train_s"] = clock.seconds();
+}
+
+eval::EvalResult GrpoTrainer::evaluate(int64_t epoch) {
+  const auto& c = in_.config;
+  if (in_.test_prompts == nullptr) throw std::logic_error("evaluate: no test prompts");
+  eval::EvalOptions o;
+  o.num_steps = c.sample.eval_num_steps;
+  o.guidance_scale = config::effective_eval_guidance_scale(c.sample);
+  o.images_per_prompt = c.eval.num_images_per_prompt;
+  o.batch_size = c.sample.test_batch_size;
+  o.seed = static_cast<uint64_t>(c.eval.seed);
+  o.keep_images = false;
+  std::optional<rl::Ema::SwapScope> ema_weights;
+  if (ema_) ema_weights.emplace(*ema_, params_);
+  in_.pipeline.transformer_module().eval();
+  auto result = eval::evaluate(in_.pipeline, in_.reward, *in_.test_prompts, o);
+  (void)epoch;
+  return result;
+}
+
+int64_t GrpoTrainer::run() {
+  const auto& c = in_.config;
+  auto log = log::get("train");
+  if (c.resume == "latest") {
+    const auto latest = in_.output_dir / "checkpoints" / "latest";
+    if (fs::exists(latest))
+      load_checkpoint(fs::canonical(latest));
+    else
+      log->info("resume: latest requested but {} holds no checkpoint; starting fresh",
+                in_.output_dir.string());
+  } else if (!c.resume.empty()) {
+    load_checkpoint(c.resume);
+  }
+  log->info("batch layout: {}", layout_.describe());
+  fs::create_directories(in_.output_dir);
+  std::ofstream metrics_file;
+  if (in_.comm.is_main()) metrics_file.open(in_.output_dir / c.logging.metrics_file, std::ios::app);
+
+  const int64_t first = epoch_;
+  while (epoch_ < c.train.num_epochs) {
+    nlohmann::json metrics{{"epoch", epoch_}};
+    if (in_.test_prompts != nullptr && c.train.eval_freq > 0 && epoch_ % c.train.eval_freq == 0) {
+      Stopwatch clock;
+      const auto result = evaluate(epoch_);
+      metrics["eval"] = result.to_json();
+      metrics["time_eval_s"] = clock.seconds();
+      if (in_.comm.is_main())
+        log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images,
+                  result.num_steps, result.table());
+    }
+    if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > 0) save_checkpoint();
+    auto samples = sample_epoch(epoch_, metrics);
+    train_epoch(epoch_, samples, metrics);
+    metrics["global_step"] = global_step_;
+    ++epoch_;
+    if (in_.comm.is_main()) {
+      auto row = metrics;
+      row.erase("steps");
+      metrics_file << row.dump() << "\n" << std::flush;
+      log_epoch(metrics);
+    }
+  }
+  save_checkpoint();
+  return epoch_ - first;
+}
+
+void GrpoTrainer::log_epoch(const nlohmann::json& m) {
+  auto get = [&](const char* k) { return m.contains(k) && m[k].is_number() ? m[k].get<double>() : NAN; };
+  std::string tags;
+  for (const auto& [tag, v] : m["reward_by_tag"].items())
+    if (v.is_number()) tags += fmt::format(" {}={:.3f}", tag, v.get<double>());
+  log::get("train")->info(
+      "epoch {} step {}: reward {:.4f}{} | zero_std {:.2f} kept {} | approx_kl {:.3g} clipfrac {:.3f} loss "
+      "{:.4g} | "
+      "sample {:.1f}s reward-wait {:.1f}s train {:.1f}s",
+      m["epoch"].get<int64_t>(), global_step_, get("reward"), tags, get("zero_std_ratio"),
+      m.value("kept_samples", int64_t{0}), get("approx_kl"), get("clipfrac"), get("loss"),
+      get("time_sampling_s"), get("time_reward_wait_s"), get("time_train_s"));
+}
+
+fs::path GrpoTrainer::save_checkpoint() {
+  const auto root = in_.output_dir / "checkpoints";
+  const auto name = "checkpoint-" + std::to_string(global_step_);
+  const auto final_dir = root / name;
+  if (in_.comm.is_main()) {
+    const auto tmp = root / (name + ".tmp");
+    fs::remove_all(tmp);
+    fs::create_directories(tmp / "training_state");
+    auto& transformer = in_.pipeline.transformer_module();
+    {
+      // The adapter users load is the EMA one, as flow_grpo's save_ckpt.
+      std::optional<rl::Ema::SwapScope> ema_weights;
+      if (ema_) ema_weights.emplace(*ema_, params_);
+      models::save_lora_peft(transformer, lora_config_, tmp / "lora");
+    }
+    io::TensorMap raw;
+    for (const auto& [n, t] : models::lora_state_dict(transformer)) raw[n] = t.detach().contiguous();
+    io::save_safetensors(tmp / "training_state" / "adapter_weights.safetensors", raw);
+    torch::save(*optimizer_, (tmp / "training_state" / "optimizer.pt").string());
+    if (ema_) {
+      io::TensorMap shadow;
+      const auto state = ema_->state();
+      for (size_t i = 0; i < state.shadow.size(); ++i)
+        shadow["ema." + std::to_string(i)] = state.shadow[i].contiguous();
+      io::save_safetensors(tmp / "training_state" / "ema.safetensors", shadow,
+                           {{"num_updates", std::to_string(state.num_updates)},
+                            {"last_update_step", std::to_string(state.last_update_step)}});
+    }
+    const auto history = stat_tracker_.history();
+    const nlohmann::json state{{"epoch", epoch_},
+                               {"global_step", global_step_},
+                               {"backward_count", backward_count_},
+                               {"prompt_history", std::vector<int64_t>(history.begin(), history.end())},
+                               {"model", model_identity()}};
+    write_text_atomic(tmp / "training_state" / "trainer_state.json", state.dump(1) + "\n");
+    fs::remove_all(final_dir);
+    fs::rename(tmp, final_dir);
+    // checkpoints/latest -> checkpoint-<step>, replaced atomically.
+    const auto link_tmp = root / "latest.tmp";
+    fs::remove(link_tmp);
+    fs::create_directory_symlink(name, link_tmp);
+    fs::rename(link_tmp, root / "latest");
+    log::get("train")->info("saved checkpoint {}", final_dir.string());
+  }
+  in_.comm.barrier();
+  return final_dir;
+}
+
+void GrpoTrainer::load_checkpoint(const fs::path& dir) {
+  with_context("resuming from checkpoint " + dir.string(), [&] {
+    const auto state_dir = dir / "training_state";
+    std::ifstream in(state_dir / "trainer_state.json");
+    if (!in)
+      throw std::invalid_argument(
+          "missing training_state/trainer_state.json (not a flowgrpo-train checkpoint)");
+    const auto state = nlohmann::json::parse(in);
+    const auto mine = model_identity();
+    for (const char* key : {"pipeline", "lora", "adapter_shapes"}) {
+      if (state.at("model").at(key) != mine.at(key))
+        throw std::invalid_argument(std::string("the checkpoint was trained for another model: its '") + key +
+                                    "' is " + state.at("model").at(key).dump() + ", this run's is " +
+                                    mine.at(key).dump());
+    }
+    const auto raw = io::load_safetensors(state_dir / "adapter_weights.safetensors");
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : models::lora_state_dict(in_.pipeline.transformer_module())) t.copy_(raw.at(name));
+    torch::load(*optimizer_, (state_dir / "optimizer.pt").string());
+    if (ema_) {
+      const auto f = io::SafetensorsFile::open(state_dir / "ema.safetensors");
+      rl::EmaState s;
+      for (size_t i = 0; i < params_.size(); ++i) s.shadow.push_back(f.load("ema." + std::to_string(i)));
+      s.num_updates = std::stoll(f.metadata().at("num_updates"));
+      s.last_update_step = std::stoll(f.metadata().at("last_update_step"));
+      ema_->load_state(s);
+    }
+    const auto history = state.at("prompt_history").get<std::vector<int64_t>>();
+    stat_tracker_.set_history({history.begin(), history.end()});
+    epoch_ = state.at("epoch").get<int64_t>();
+    global_step_ = state.at("global_step").get<int64_t>();
+    backward_count_ = state.at("backward_count").get<int64_t>();
+  });
+  log::get("train")->info("resumed from {} at epoch {}, step {}", dir.string(), epoch_, global_step_);
+}
+
+}  // namespace flowgrpo::train

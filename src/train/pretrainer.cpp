@@ -1,0 +1,243 @@
+#include "flowgrpo/train/pretrainer.h"
+
+#include "flowgrpo/common/error.h"
+#include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/io/state_dict.h"
+#include "flowgrpo/io/weight_source.h"
+#include "flowgrpo/log/logging.h"
+#include "flowgrpo/log/progress_bar.h"
+#include "flowgrpo/sampling/sample_noise.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace flowgrpo::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Streams of randomness per step, so that resuming needs nothing but the step.
+enum Stream : uint64_t { kDropout = 1, kSigma = 2, kNoise = 3 };
+
+at::Generator step_generator(int64_t seed, int64_t step, Stream stream) {
+  return at::detail::createCPUGenerator(
+      sampling::derive_seed({static_cast<uint64_t>(seed), 0x9E7Aull, static_cast<uint64_t>(step), stream}));
+}
+
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out) throw std::runtime_error("could not write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+Pretrainer::Pretrainer(const config::Config& config, models::ShapesPipeline& pipeline, ImageTextSource& data,
+                       fs::path output_dir, PretrainEvalHook eval_hook)
+    : config_(config),
+      pipeline_(pipeline),
+      data_(data),
+      output_dir_(std::move(output_dir)),
+      eval_hook_(std::move(eval_hook)) {
+  const auto& p = config_.pretrain;
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      parameters(), torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
+  rl::EmaOptions ema_options;
+  ema_options.max_decay = p.ema_decay;
+  ema_options.update_every = 1;
+  ema_ = std::make_unique<rl::Ema>(parameters(), ema_options);
+}
+
+std::vector<torch::Tensor> Pretrainer::parameters() const {
+  std::vector<torch::Tensor> params = pipeline_.transformer()->parameters();
+  for (auto& t : pipeline_.text_encoder()->parameters()) params.push_back(t);
+  return params;
+}
+
+double Pretrainer::learning_rate_at(int64_t step) const {
+  const auto& p = config_.pretrain;
+  if (p.warmup_steps <= 0 || step >= p.warmup_steps) return p.learning_rate;
+  return p.learning_rate * static_cast<double>(step + 1) / static_cast<double>(p.warmup_steps);
+}
+
+torch::Tensor Pretrainer::loss(int64_t step, const ImageTextBatch& batch) {
+  const auto& p = config_.pretrain;
+  const int64_t n = batch.images.size(0);
+  if (static_cast<int64_t>(batch.prompts.size()) != n)
+    throw std::invalid_argument("pretraining batch: " + std::to_string(n) + " images but " +
+                                std::to_string(batch.prompts.size()) + " prompts");
+  const auto device = pipeline_.device();
+  // Classifier-free guidance needs the model to know the empty prompt too.
+  auto dropout_gen = step_generator(config_.seed, step, kDropout);
+  const auto drop = torch::rand({n}, dropout_gen) < p.prompt_dropout;
+  std::vector<std::string> prompts = batch.prompts;
+  for (int64_t i = 0; i < n; ++i)
+    if (drop[i].item<bool>()) prompts[static_cast<size_t>(i)] = "";
+
+  auto sigma_gen = step_generator(config_.seed, step, kSigma);
+  const auto u = torch::randn({n}, sigma_gen, torch::kDouble) * p.logit_normal_std + p.logit_normal_mean;
+  const auto sigma = torch::sigmoid(u).to(torch::kFloat);
+  const auto x0 = models::ShapesPipeline::encode_images(batch.images);
+  auto noise_gen = step_generator(config_.seed, step, kNoise);
+  const auto eps = torch::randn(x0.sizes(), noise_gen, torch::kFloat);
+  const auto s = sigma.view({n, 1, 1, 1});
+  const auto x_t = ((1 - s) * x0 + s * eps).to(device);
+  const auto target = (eps - x0).to(device);
+  const auto cond = pipeline_.encode_prompts(prompts);
+  const auto v = pipeline_.velocity_model().forward(x_t, (sigma * 1000.0f).to(device), cond);
+  return torch::mse_loss(v.to(torch::kFloat), target);
+}
+
+int64_t Pretrainer::run() {
+  auto log = log::get("pretrain");
+  const auto& p = config_.pretrain;
+  if (config_.resume == "latest") {
+    const auto latest = output_dir_ / "checkpoints" / "latest";
+    if (fs::exists(latest)) {
+      std::ifstream in(latest);
+      std::string name;
+      std::getline(in, name);
+      load_checkpoint(output_dir_ / "checkpoints" / name);
+    } else {
+      log->info("resume: latest requested but {} has no checkpoint; starting from scratch",
+                output_dir_.string());
+    }
+  } else if (!config_.resume.empty()) {
+    load_checkpoint(config_.resume);
+  }
+  fs::create_directories(output_dir_);
+  std::ofstream metrics(output_dir_ / "pretrain_metrics.jsonl", std::ios::app);
+
+  const int64_t start = step_;
+  log::ProgressBar bar("pretrain", p.steps);
+  bar.advance(step_);
+  double loss_sum = 0.0;
+  int64_t loss_count = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  pipeline_.transformer()->train();
+  pipeline_.text_encoder()->train();
+  while (step_ < p.steps) {
+    for (auto& group : optimizer_->param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate_at(step_));
+    const auto batch = data_.batch(step_, p.batch_size);
+    optimizer_->zero_grad();
+    auto l = loss(step_, batch);
+    if (!std::isfinite(l.item<double>()))
+      throw std::runtime_error("pretraining diverged: loss is " + std::to_string(l.item<double>()) +
+                               " at step " + std::to_string(step_));
+    l.backward();
+    if (p.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(parameters(), p.max_grad_norm);
+    optimizer_->step();
+    ema_->step(parameters(), step_);
+    loss_sum += l.item<double>();
+    ++loss_count;
+    ++step_;
+    bar.advance();
+
+    if (step_ % p.log_every == 0 || step_ == p.steps) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      const nlohmann::json row{{"step", step_},
+                               {"loss", loss_sum / static_cast<double>(loss_count)},
+                               {"lr", learning_rate_at(step_ - 1)},
+                               {"seconds_per_step", seconds / static_cast<double>(loss_count)}};
+      metrics << row.dump() << "\n" << std::flush;
+      char postfix[96];
+      std::snprintf(postfix, sizeof postfix, "loss=%.4f", loss_sum / static_cast<double>(loss_count));
+      bar.set_postfix(postfix);
+      log->debug("{}", row.dump());
+      loss_sum = 0.0;
+      loss_count = 0;
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (step_ % p.checkpoint_every == 0 || step_ == p.steps) save_checkpoint();
+    if (eval_hook_ && p.eval_every > 0 && (step_ % p.eval_every == 0 || step_ == p.steps)) {
+      nlohmann::json result;
+      {
+        rl::Ema::SwapScope ema_weights(*ema_, parameters());
+        pipeline_.transformer()->eval();
+        pipeline_.text_encoder()->eval();
+        result = eval_hook_(step_);
+        pipeline_.transformer()->train();
+        pipeline_.text_encoder()->train();
+      }
+      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump() << "\n" << std::flush;
+    }
+  }
+  bar.finish();
+  save_ema_model(output_dir_ / "model");
+  log->info("pretraining done: {} steps this run, EMA model in {}", step_ - start,
+            (output_dir_ / "model").string());
+  return step_ - start;
+}
+
+void Pretrainer::save_ema_model(const fs::path& dir) {
+  rl::Ema::SwapScope ema_weights(*ema_, parameters());
+  pipeline_.save(dir);
+}
+
+void Pretrainer::save_checkpoint() {
+  const auto root = output_dir_ / "checkpoints";
+  const std::string name = "step-" + std::to_string(step_);
+  const auto tmp = root / (name + ".tmp");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  pipeline_.save(tmp / "model");
+  io::TensorMap shadow;
+  const auto state = ema_->state();
+  for (size_t i = 0; i < state.shadow.size(); ++i)
+    shadow["ema." + std::to_string(i)] = state.shadow[i].contiguous();
+  io::save_safetensors(tmp / "ema.safetensors", shadow,
+                       {{"num_updates", std::to_string(state.num_updates)},
+                        {"last_update_step", std::to_string(state.last_update_step)}});
+  torch::save(*optimizer_, (tmp / "optimizer.pt").string());
+  write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}}.dump() + "\n");
+  // The folder appears under its final name only once complete.
+  fs::remove_all(root / name);
+  fs::rename(tmp, root / name);
+  write_text_atomic(root / "latest", name + "\n");
+  // Keep the two newest checkpoints.
+  std::vector<std::pair<int64_t, fs::path>> all;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const auto n = e.path().filename().string();
+    if (e.is_directory() && n.rfind("step-", 0) == 0 && n.find(".tmp") == std::string::npos)
+      all.emplace_back(std::stoll(n.substr(5)), e.path());
+  }
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i + 2 < all.size(); ++i) fs::remove_all(all[i].second);
+}
+
+void Pretrainer::load_checkpoint(const fs::path& dir) {
+  with_context("resuming pretraining from " + dir.string(), [&] {
+    std::ifstream in(dir / "state.json");
+    if (!in) throw std::invalid_argument("missing state.json");
+    const auto state = nlohmann::json::parse(in);
+    auto loaded = models::ShapesPipeline::load(dir / "model", pipeline_.device());
+    torch::NoGradGuard no_grad;
+    io::load_state_dict(*pipeline_.transformer(), io::state_dict(*loaded->transformer()), dir.string());
+    io::load_state_dict(*pipeline_.text_encoder(), io::state_dict(*loaded->text_encoder()), dir.string());
+    const auto ema_file = io::SafetensorsFile::open(dir / "ema.safetensors");
+    rl::EmaState ema_state;
+    for (size_t i = 0; i < parameters().size(); ++i)
+      ema_state.shadow.push_back(ema_file.load("ema." + std::to_string(i)));
+    ema_state.num_updates = std::stoll(ema_file.metadata().at("num_updates"));
+    ema_state.last_update_step = std::stoll(ema_file.metadata().at("last_update_step"));
+    ema_->load_state(ema_state);
+    torch::load(*optimizer_, (dir / "optimizer.pt").string());
+    step_ = state.at("step").get<int64_t>();
+  });
+  log::get("pretrain")->info("resumed from {} at step {}", dir.string(), step_);
+}
+
+}  // namespace flowgrpo::train
