@@ -21,6 +21,12 @@ cmake --build "$build_dir" -j "$(nproc)" --target flowgrpo-train flowgrpo-eval
 
 out=${OUT:-runs/shapes_demo}
 config=${CONFIG:-configs/shapes.yaml}
+if [ ! -f assets/shapes/model/model_index.json ]; then
+  echo "demo: the ShapesEval base model is not in assets/shapes/model yet." >&2
+  echo "      Pretrain it with: ./build/apps/flowgrpo-pretrain --config configs/shapes_pretrain.yaml" >&2
+  echo "      then copy runs/shapes_pretrain/model to assets/shapes/model (docs/shapes.md)." >&2
+  exit 1
+fi
 mkdir -p "$out"
 # Fresh run each time: a previous run's checkpoints would be resumed otherwise.
 rm -rf "$out/checkpoints" "$out/metrics.jsonl"

@@ -11,7 +11,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libsentencepiece-dev
   libpng-dev libjpeg-dev  # image grids (PNG) and the JPEG-size rewards
-  python3 python3-numpy   # fixture helpers in tests
+  python3 python3-numpy python3-pil  # fixture helpers in tests (PIL: JPEG sizes as the reference computes them)
   gnuplot-nox             # accuracy-over-epochs plot in the demo
 )
 

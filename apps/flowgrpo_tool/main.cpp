@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
         flowgrpo::tool::add_forward_command);
     add("bench", "Time a transformer forward, a CFG rollout or a GRPO update; prints one JSON line",
         flowgrpo::tool::add_bench_command);
+    add("shapes-prompts", "Regenerate the ShapesEval prompt files from a seed",
+        flowgrpo::tool::add_shapes_prompts_command);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
