@@ -11,7 +11,10 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libsentencepiece-dev
   libpng-dev libjpeg-dev  # image grids (PNG) and the JPEG-size rewards
+  libcurl4-openssl-dev    # remote reward servers (rewards/http_client)
+  libicu-dev              # text/: Unicode categories, NFC and lower-casing for the CLIP tokenizer
   python3 python3-numpy python3-pil  # fixture helpers in tests (PIL: JPEG sizes as the reference computes them)
+  python3-torch           # tests script tiny TorchScript reward models (Debian 1.13, CPU)
   gnuplot-nox             # accuracy-over-epochs plot in the demo
 )
 

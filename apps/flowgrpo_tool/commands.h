@@ -17,5 +17,6 @@ Command add_config_command(CLI::App& app);
 Command add_forward_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_shapes_prompts_command(CLI::App& app);
+Command add_score_command(CLI::App& app);
 
 }  // namespace flowgrpo::tool

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
         flowgrpo::tool::add_bench_command);
     add("shapes-prompts", "Regenerate the ShapesEval prompt files from a seed",
         flowgrpo::tool::add_shapes_prompts_command);
+    add("score",
+        "Score a folder of PNG images with a reward (a server, an exported model) and print JSON lines",
+        flowgrpo::tool::add_score_command);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

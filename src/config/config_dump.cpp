@@ -15,6 +15,30 @@ namespace {
 template <class T>
 void write_member(YAML::Emitter& out, const T& value);
 
+void write_json(YAML::Emitter& out, const nlohmann::json& value) {
+  if (value.is_object()) {
+    if (value.empty()) out << YAML::Flow;
+    out << YAML::BeginMap;
+    for (const auto& [k, v] : value.items()) {
+      out << YAML::Key << k << YAML::Value;
+      write_json(out, v);
+    }
+    out << YAML::EndMap;
+  } else if (value.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& v : value) write_json(out, v);
+    out << YAML::EndSeq;
+  } else if (value.is_string()) {
+    out << YAML::DoubleQuoted << value.get<std::string>();
+  } else if (value.is_boolean()) {
+    out << (value.get<bool>() ? "true" : "false");
+  } else if (value.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << value.dump();
+  }
+}
+
 template <class S>
 void write_section(YAML::Emitter& out, const S& section) {
   out << YAML::BeginMap;
@@ -37,6 +61,8 @@ void write_member(YAML::Emitter& out, const T& value) {
       detail::write_value(out, reward.weight);
     }
     out << YAML::EndMap;
+  } else if constexpr (std::is_same_v<T, nlohmann::json>) {
+    write_json(out, value);
   } else {
     detail::write_value(out, value);
   }

@@ -243,6 +243,8 @@ class Loader {
       read_section(target, value, key_path, source, key_mark);
     } else if constexpr (std::is_same_v<T, std::vector<RewardWeight>>) {
       read_rewards(target, value, key_path, key_mark, source);
+    } else if constexpr (std::is_same_v<T, nlohmann::json>) {
+      read_options(target, value, key_path, key_mark, source);
     } else {
       try {
         T parsed = target;
@@ -301,6 +303,71 @@ class Loader {
         rewards.push_back({name, weight});
       }
     }
+  }
+
+  // Free-form option maps (reward_options): merged key by key, recursively; a null
+  // value removes an inherited key. Scalars keep their YAML type (bool, integer,
+  // float, string; a quoted scalar is always a string).
+  void read_options(nlohmann::json& target, const YAML::Node& node, const std::string& path,
+                    const YAML::Mark& key_mark, const Source& source) {
+    if (node.IsNull()) {
+      target = nlohmann::json::object();
+      return;
+    }
+    if (!node.IsMap()) {
+      error(path + ": expected a mapping, e.g. {geneval: {url: \"http://127.0.0.1:18085\"}}, found " +
+            describe_node(node) + where(source, node.Mark().is_null() ? key_mark : node.Mark()));
+      return;
+    }
+    if (!target.is_object()) target = nlohmann::json::object();
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+        error(path + ": keys must be non-empty strings, found " + describe_node(it->first) +
+              where(source, it->first.Mark()));
+        continue;
+      }
+      const std::string& key = it->first.Scalar();
+      const YAML::Node value = it->second;
+      if (value.IsNull()) {
+        target.erase(key);
+      } else if (value.IsMap()) {
+        read_options(target[key], value, path + "." + key, it->first.Mark(), source);
+      } else {
+        target[key] = to_json(value);
+      }
+    }
+  }
+
+  static nlohmann::json to_json(const YAML::Node& node) {
+    if (node.IsSequence()) {
+      auto array = nlohmann::json::array();
+      for (const auto& item : node) array.push_back(to_json(item));
+      return array;
+    }
+    if (node.IsMap()) {
+      auto object = nlohmann::json::object();
+      for (auto it = node.begin(); it != node.end(); ++it)
+        object[it->first.as<std::string>()] = to_json(it->second);
+      return object;
+    }
+    if (!node.IsScalar()) return nullptr;
+    const std::string& s = node.Scalar();
+    if (node.Tag() == "!") return s;  // quoted: a string whatever it looks like
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    try {
+      std::size_t used = 0;
+      const long long i = std::stoll(s, &used);
+      if (used == s.size()) return i;
+    } catch (const std::exception&) {
+    }
+    try {
+      std::size_t used = 0;
+      const double d = std::stod(s, &used);
+      if (used == s.size()) return d;
+    } catch (const std::exception&) {
+    }
+    return s;
   }
 
   void error(std::string message) { errors_.push_back(std::move(message)); }

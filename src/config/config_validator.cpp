@@ -3,6 +3,7 @@
 #include "config/batch_checks.h"
 #include "config/text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -193,6 +194,27 @@ void check_reward(const std::vector<RewardWeight>& rewards, Checker& check) {
     check.add("reward: every weight is 0, so the combined reward is constant and nothing is learned");
 }
 
+void check_reward_options(const Config& c, Checker& check) {
+  if (!c.reward_options.is_object()) {
+    check.add("reward_options: expected a mapping of reward name to options, found " + c.reward_options.dump());
+    return;
+  }
+  for (const auto& [name, options] : c.reward_options.items()) {
+    const bool configured = std::any_of(c.reward.begin(), c.reward.end(),
+                                        [&](const RewardWeight& r) { return r.name == name; });
+    if (!configured)
+      check.add("reward_options." + name + ": options for a reward that is not in 'reward' (configured: " +
+                [&] {
+                  std::string names;
+                  for (const auto& r : c.reward) names += (names.empty() ? "" : ", ") + r.name;
+                  return names.empty() ? std::string("none") : names;
+                }() +
+                ")");
+    if (!options.is_object())
+      check.add("reward_options." + name + ": expected a mapping of option to value, found " + options.dump());
+  }
+}
+
 void check_rest(const Config& c, int world_size, Checker& check) {
   check.at_least("eval.num_images_per_prompt", c.eval.num_images_per_prompt, 1);
   check.at_least("eval.seed", c.eval.seed, 0);
@@ -251,6 +273,7 @@ BatchLayout validate(const Config& config, int world_size) {
   check_sample(config.sample, check);
   check_train(config.train, check);
   check_reward(config.reward, check);
+  check_reward_options(config, check);
   check_rest(config, world_size, check);
   BatchLayout layout;
   for (auto& problem : detail::batch_layout_problems(config, world_size, layout))

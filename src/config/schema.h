@@ -109,7 +109,8 @@ inline auto fields_of(const Config*) {
   return std::make_tuple(field("seed", &S::seed), field("run_name", &S::run_name),
                          field("output_dir", &S::output_dir), field("resume", &S::resume),
                          field("model", &S::model), field("data", &S::data), field("sample", &S::sample),
-                         field("train", &S::train), field("reward", &S::reward), field("eval", &S::eval),
+                         field("train", &S::train), field("reward", &S::reward),
+                         field("reward_options", &S::reward_options), field("eval", &S::eval),
                          field("logging", &S::logging), field("dist", &S::dist),
                          field("pretrain", &S::pretrain));
 }

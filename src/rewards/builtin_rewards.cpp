@@ -1,7 +1,9 @@
 // The one place that lists flowgrpo's built-in rewards.
 #include "flowgrpo/rewards/jpeg_reward.h"
+#include "flowgrpo/rewards/remote_reward.h"
 #include "flowgrpo/rewards/reward_registry.h"
 #include "flowgrpo/rewards/shapes_reward.h"
+#include "flowgrpo/rewards/torchscript_reward.h"
 
 namespace flowgrpo::rewards {
 
@@ -21,9 +23,17 @@ void register_builtin_rewards(RewardRegistry& registry) {
                  no_options("jpeg_incompressibility", options);
                  return std::make_unique<JpegReward>(JpegReward::Kind::kIncompressibility);
                });
+  // Neural scorers exported once to TorchScript (scripts/export_reward_models.py).
+  for (const auto& spec :
+       {TorchScriptReward::pickscore(), TorchScriptReward::clip_score(), TorchScriptReward::aesthetic()}) {
+    registry.add(spec.name, spec.description, [spec](const nlohmann::json& options) {
+      return std::make_unique<TorchScriptReward>(spec, TorchScriptReward::parse_options(options, spec.name));
+    });
+  }
   registry.add("shapes",
                "ShapesEval: GenEval-style partial credit and strict accuracy from a colour/shape detector",
                [](const nlohmann::json& options) { return ShapesReward::from_options(options); });
+  register_remote_rewards(registry);  // remote, geneval, ocr (reward servers, remote_reward.h)
 }
 
 }  // namespace flowgrpo::rewards

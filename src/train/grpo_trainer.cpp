@@ -423,18 +423,20 @@ int64_t GrpoTrainer::run() {
   std::ofstream metrics_file;
   if (in_.comm.is_main()) metrics_file.open(in_.output_dir / c.logging.metrics_file, std::ios::app);
 
+  const bool evaluating = in_.test_prompts != nullptr && c.train.eval_freq > 0;
+  auto run_evaluation = [&](nlohmann::json& metrics) {
+    Stopwatch clock;
+    const auto result = evaluate(epoch_);
+    metrics["eval"] = result.to_json();
+    metrics["time_eval_s"] = clock.seconds();
+    if (in_.comm.is_main())
+      log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images,
+                result.num_steps, result.table());
+  };
   const int64_t first = epoch_;
   while (epoch_ < c.train.num_epochs) {
     nlohmann::json metrics{{"epoch", epoch_}};
-    if (in_.test_prompts != nullptr && c.train.eval_freq > 0 && epoch_ % c.train.eval_freq == 0) {
-      Stopwatch clock;
-      const auto result = evaluate(epoch_);
-      metrics["eval"] = result.to_json();
-      metrics["time_eval_s"] = clock.seconds();
-      if (in_.comm.is_main())
-        log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images,
-                  result.num_steps, result.table());
-    }
+    if (evaluating && epoch_ % c.train.eval_freq == 0) run_evaluation(metrics);
     if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > 0) save_checkpoint();
     auto samples = sample_epoch(epoch_, metrics);
     train_epoch(epoch_, samples, metrics);
@@ -446,6 +448,12 @@ int64_t GrpoTrainer::run() {
       metrics_file << row.dump() << "\n" << std::flush;
       log_epoch(metrics);
     }
+  }
+  // The policy the run ends with is always evaluated, whatever eval_freq's phase.
+  if (evaluating && epoch_ > first) {
+    nlohmann::json metrics{{"epoch", epoch_}, {"global_step", global_step_}, {"final", true}};
+    run_evaluation(metrics);
+    if (in_.comm.is_main()) metrics_file << metrics.dump() << "\n" << std::flush;
   }
   save_checkpoint();
   return epoch_ - first;

@@ -1,7 +1,9 @@
 // flowgrpo-tool end to end: the commands documented in docs/parity.md, run as a
 // user would, against the reference fixtures.
+#include "flowgrpo/io/image_png.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/sampling/schedule.h"
+#include "flowgrpo/shapes/renderer.h"
 
 #include "support/test_support.h"
 
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 using flowgrpo::testing::all_close;
 using flowgrpo::testing::data_path;
@@ -162,4 +165,52 @@ TEST(FlowgrpoTool, ForwardMatchesDiffusersFixture) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("missing in file"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("attn2"), std::string::npos) << r.output;
+}
+
+TEST(FlowgrpoTool, ScoreRatesAFolderOfImages) {
+  // Ground-truth renders of the first test prompts score 1 with the shapes reward;
+  // one image of another prompt's scene scores less. One JSON line per image, then a summary.
+  TempDir dir;
+  const auto prompts_file = std::string(FLOWGRPO_SOURCE_DIR) + "/assets/shapes/prompts/test_metadata.jsonl";
+  std::ifstream in(prompts_file);
+  std::vector<nlohmann::json> rows;
+  for (std::string line; rows.size() < 4 && std::getline(in, line);)
+    rows.push_back(nlohmann::json::parse(line));
+  flowgrpo::shapes::Renderer renderer;
+  std::filesystem::create_directories(dir / "images");
+  std::ofstream prompts(dir / "prompts.jsonl");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    prompts << rows[i].dump() << "\n";
+    // Image 3 shows prompt 0's scene instead of its own.
+    const auto& drawn = i == 3 ? rows[0] : rows[i];
+    flowgrpo::io::write_png(dir / "images" / ("img" + std::to_string(i) + ".png"),
+                            renderer.render(drawn, 7 + i));
+  }
+  prompts.close();
+  auto r = run_command(tool() + " score --reward shapes --images " + (dir / "images").string() +
+                       " --prompts " + (dir / "prompts.jsonl").string() + " --eval");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream lines(r.output);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(out.size(), 5u) << r.output;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i]["file"], "img" + std::to_string(i) + ".png");
+    EXPECT_DOUBLE_EQ(out[i]["score"].get<double>(), 1.0) << out[i].dump();
+    EXPECT_DOUBLE_EQ(out[i]["components"]["strict_accuracy"].get<double>(), 1.0) << out[i].dump();
+  }
+  EXPECT_LT(out[3]["score"].get<double>(), 1.0) << out[3].dump();
+  EXPECT_EQ(out[4]["num_images"], 4);
+  EXPECT_EQ(out[4]["num_valid"], 4);
+
+  // Mismatched counts and an unknown reward are one clear line each.
+  r = run_command(tool() + " score --reward shapes --images " + (dir / "images").string() + " --prompts " +
+                  std::string(FLOWGRPO_SOURCE_DIR) + "/assets/shapes/prompts/held_out_metadata.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("line i must describe image i"), std::string::npos) << r.output;
+  r = run_command(tool() + " score --reward nope --images " + (dir / "images").string() + " --prompts " +
+                  (dir / "prompts.jsonl").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("jpeg_compressibility"), std::string::npos) << r.output;  // lists the known names
 }

@@ -200,7 +200,7 @@ TEST(ConfigLoader, UnknownTopLevelKeyNamesSourceAndValidKeys) {
       [&] { fc::load_config(dir / "x.yaml", {}); },
       {"samples: unknown key (" + (dir / "x.yaml").string() + ":2:1)", "did you mean 'sample'?",
        "valid top-level keys: include, seed, run_name, output_dir, resume, model, data, sample, train, "
-       "reward, eval, logging, dist"});
+       "reward, reward_options, eval, logging, dist"});
 }
 
 TEST(ConfigLoader, UnknownNestedKeyNamesPathSourceAndValidKeys) {
@@ -400,4 +400,35 @@ TEST(ConfigOutputDir, SubstitutesRunName) {
   EXPECT_EQ(fc::effective_output_dir(c), "/scratch/geneval/out");
   c.output_dir = "fixed";
   EXPECT_EQ(fc::effective_output_dir(c), "fixed");
+}
+
+TEST(ConfigRewardOptions, MergeKeyByKeyKeepTypesAndRoundTrip) {
+  TempDir dir;
+  write_text_file(
+      dir / "base.yaml",
+      "reward_options:\n  geneval:\n    url: http://a:1\n    timeout_s: 30\n    retry: {max: 3}\n");
+  write_text_file(dir / "run.yaml",
+                  "include: [base.yaml]\nreward_options:\n  geneval:\n    timeout_s: 60.5\n");
+  const auto c = fc::load_config(
+      dir / "run.yaml", {"reward_options.geneval.retry.max=5", "reward_options.ocr.url=x",
+                         "reward_options.geneval.health_check=false", "reward_options.geneval.tag='7'"});
+  const auto& g = c.reward_options.at("geneval");
+  EXPECT_EQ(g.at("url"), "http://a:1");
+  EXPECT_EQ(g.at("timeout_s"), 60.5);
+  EXPECT_EQ(g.at("retry").at("max"), 5);
+  EXPECT_TRUE(g.at("retry").at("max").is_number_integer());
+  EXPECT_EQ(g.at("health_check"), false);
+  EXPECT_EQ(g.at("tag"), "7");  // quoted: a string
+  EXPECT_EQ(c.reward_options.at("ocr").at("url"), "x");
+  // null removes one key, or everything.
+  EXPECT_FALSE(fc::load_config(dir / "run.yaml", {"reward_options.geneval.url=null"})
+                   .reward_options.at("geneval")
+                   .contains("url"));
+  EXPECT_TRUE(fc::load_config(dir / "run.yaml", {"reward_options=null"}).reward_options.empty());
+  EXPECT_EQ(fc::config_from_yaml(fc::dump_config(c), "dump"), c) << fc::dump_config(c);
+}
+
+TEST(ConfigRewardOptions, MustBeMappings) {
+  expect_invalid([] { from_yaml("reward_options: [geneval]\n"); },
+                 {"reward_options: expected a mapping", "found a list"});
 }

@@ -343,3 +343,19 @@ TEST(ShippedConfigs, BaseYamlStatesTheBuiltInDefaults) {
   EXPECT_NO_THROW(
       fc::validate(fc::load_config(source_dir() / "configs/base.yaml", {"reward.geneval=1"}), 32));
 }
+
+TEST(ConfigValidator, RewardOptionsMustNameAConfiguredReward) {
+  expect_problem(
+      [](auto& c) {
+        c.reward_options = {{"pickscore", {{"path", "m"}}}};
+      },
+      {"reward_options.pickscore: options for a reward that is not in 'reward'"});
+  expect_problem(
+      [](auto& c) {
+        c.reward_options = {{c.reward.front().name, 3}};
+      },
+      {"expected a mapping of option to value, found 3"});
+  auto c = valid_config();
+  c.reward_options = {{c.reward.front().name, {{"url", "http://127.0.0.1:1"}}}};
+  EXPECT_NO_THROW(fc::validate(c, 1));
+}

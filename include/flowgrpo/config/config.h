@@ -13,6 +13,8 @@
 
 #include "flowgrpo/log/logging.h"
 
+#include <nlohmann/json.hpp>
+
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -237,6 +239,10 @@ struct Config {
   /// Reward name → weight, in file order; the reward is Σ weight · score (reference
   /// `reward_fn`, `multi_score`). Empty by default: every recipe names its rewards.
   std::vector<RewardWeight> reward;
+  /// Reward name → that reward's options (a server URL, a model file, ...), passed to
+  /// its registry factory; a JSON object of objects, merged key by key across files
+  /// and `--set reward_options.NAME.KEY=value`. Every name must appear in `reward`.
+  nlohmann::json reward_options = nlohmann::json::object();
   EvalConfig eval;
   LoggingConfig logging;
   DistConfig dist;

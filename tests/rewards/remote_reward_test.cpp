@@ -1,0 +1,620 @@
+// RemoteReward against real servers on loopback: a fault-injecting server
+// (tests/data/reward_server/fault_server.py) and the reference generic server
+// (scripts/reward_servers/generic_server.py). Every case checks that each sample ends up
+// either correctly scored or masked with a reason, and that score() returns within a
+// bound derived from its deadlines (a correctness property: no hang, no unbounded retry).
+#include "flowgrpo/rewards/remote_reward.h"
+#include "flowgrpo/rewards/http_client.h"
+#include "flowgrpo/rewards/ocr_score.h"
+#include "flowgrpo/rewards/reward_registry.h"
+
+#include "support/test_support.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+namespace fr = flowgrpo::rewards;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kPython = "/usr/bin/python3";
+
+bool python_with_pil() {
+  static const bool ok =
+      flowgrpo::testing::run_command(std::string(kPython) + " -c 'import PIL'").exit_code == 0;
+  return ok;
+}
+
+// A server subprocess that prints "PORT <n>" on stdout once listening; killed on destruction.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kPython));
+      argv.push_back(const_cast<char*>("-B"));  // no __pycache__ in the source tree
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(kPython, argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fds[0];
+    std::string text;
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (text.find('\n') == std::string::npos && Clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[256];
+      const ssize_t n = read(out_, buf, sizeof(buf));
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (text.rfind("PORT ", 0) != 0)
+      throw std::runtime_error("server did not report its port: '" + text + "'");
+    port_ = std::stoi(text.substr(5));
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int port_ = 0;
+};
+
+std::string fault_server_script() {
+  return flowgrpo::testing::data_path("reward_server/fault_server.py").string();
+}
+
+// A loopback port nobody listens on (bound, then released).
+int closed_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(s);
+  return ntohs(addr.sin_port);
+}
+
+fr::RewardBatch make_batch(int64_t n, uint64_t seed = 3) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  fr::RewardBatch b;
+  b.images = torch::randint(0, 256, {n, 3, 8, 12}, gen, torch::kLong).to(torch::kByte);
+  for (int64_t i = 0; i < n; ++i) {
+    b.prompts.push_back("prompt number " + std::to_string(i));
+    b.metadata.push_back(json{{"value", static_cast<double>(i) * 0.5}});
+  }
+  return b;
+}
+
+double mean_pixel(const fr::RewardBatch& b, int64_t i) {
+  return b.images[i].to(torch::kDouble).mean().item<double>();
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Short deadlines: every fault case resolves in well under a second or two.
+json fast_options(const std::string& url) {
+  return json{{"url", url},           {"timeout_s", 1.0},          {"connect_timeout_s", 0.5},
+              {"max_retries", 2},     {"backoff_initial_s", 0.02}, {"backoff_max_s", 1.0},
+              {"circuit_failures", 0}};
+}
+
+class RemoteRewardTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (python_with_pil()) server_ = new ServerProcess({fault_server_script()});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    if (!server_) GTEST_SKIP() << "python3 with PIL not available";
+    control({});
+  }
+  static std::string url() { return server_->url(); }
+  // Behaviours of the next /score requests (fault_server.py); resets its counters.
+  void control(const std::vector<std::string>& queue, const std::string& fallback = "ok") {
+    const auto r =
+        client_.post_json(url() + "/control", json{{"queue", queue}, {"default", fallback}}.dump());
+    ASSERT_TRUE(r.ok()) << r.describe();
+  }
+  json stats() {
+    const auto r = client_.get(url() + "/stats");
+    EXPECT_TRUE(r.ok()) << r.describe();
+    return json::parse(r.body);
+  }
+  std::unique_ptr<fr::Reward> create(const std::string& name, const json& options) {
+    return registry_.create(name, options);
+  }
+
+  static ServerProcess* server_;
+  fr::HttpClient client_;
+  fr::RewardRegistry registry_;
+};
+ServerProcess* RemoteRewardTest::server_ = nullptr;
+
+void expect_all_invalid(const fr::RewardResult& r, const std::string& reason_part) {
+  r.check("remote", r.size());
+  for (int64_t i = 0; i < r.size(); ++i) {
+    EXPECT_FALSE(r.valid[i].item<bool>()) << "sample " << i;
+    EXPECT_TRUE(std::isnan(r.scores[i].item<double>())) << "sample " << i;
+    EXPECT_TRUE(contains(r.errors[static_cast<size_t>(i)], reason_part))
+        << "sample " << i << ": '" << r.errors[static_cast<size_t>(i)] << "' lacks '" << reason_part << "'";
+  }
+}
+
+void expect_scored(const fr::RewardResult& r, const fr::RewardBatch& b) {
+  r.check("remote", b.size());
+  for (int64_t i = 0; i < b.size(); ++i) {
+    EXPECT_TRUE(r.valid[i].item<bool>()) << "sample " << i << ": " << r.errors[static_cast<size_t>(i)];
+    EXPECT_NEAR(r.scores[i].item<double>(), mean_pixel(b, i), 1e-9) << "sample " << i;
+  }
+}
+
+}  // namespace
+
+TEST(RemoteRewardUnits, Base64) {
+  auto b64 = [](const std::string& s) {
+    return fr::base64_encode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  EXPECT_EQ(b64(""), "");
+  EXPECT_EQ(b64("f"), "Zg==");
+  EXPECT_EQ(b64("fo"), "Zm8=");
+  EXPECT_EQ(b64("foo"), "Zm9v");
+  EXPECT_EQ(b64("foob"), "Zm9vYg==");
+  EXPECT_EQ(b64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(b64(std::string("\xff\xfe\x00", 3)), "//4A");
+}
+
+TEST(RemoteRewardUnits, OptionsAreValidated) {
+  fr::RewardRegistry registry;
+  auto message = [&](const std::string& name, const json& options) -> std::string {
+    try {
+      registry.create(name, options);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(no exception)";
+  };
+  const auto unknown = message("remote", {{"url", "http://127.0.0.1:1"}, {"timeout", 3}});
+  EXPECT_TRUE(contains(unknown, "unknown option 'timeout'")) << unknown;
+  EXPECT_TRUE(contains(unknown, "timeout_s, connect_timeout_s, max_retries")) << unknown;
+  EXPECT_TRUE(contains(message("remote", json::object()), "'url' is required"));
+  EXPECT_TRUE(contains(message("remote", {{"url", "ftp://x"}}), "http://"));
+  EXPECT_TRUE(
+      contains(message("remote", {{"url", "http://x"}, {"timeout_s", 0}}), "'timeout_s' must be > 0"));
+  EXPECT_TRUE(contains(message("remote", {{"url", "http://x"}, {"max_batch", 2.5}}),
+                       "'max_batch' must be an integer"));
+  EXPECT_TRUE(
+      contains(message("remote", {{"url", "http://x"}, {"max_batch", 0}}), "'max_batch' must be >= 1"));
+  EXPECT_TRUE(
+      contains(message("remote", {{"url", "http://x"}, {"image_format", "gif"}}), "valid: png, jpeg"));
+  EXPECT_TRUE(contains(message("remote", {{"url", "http://x"}, {"health_check", "no"}}), "true or false"));
+  EXPECT_TRUE(
+      contains(message("remote", {{"url", "http://x"}, {"backoff_initial_s", 5}, {"backoff_max_s", 1}}),
+               "backoff_max_s"));
+  EXPECT_TRUE(contains(message("ocr", json::array()), "must be an object"));
+
+  // Defaults of the named servers (no server needed with the health check off).
+  auto geneval = registry.create("geneval", {{"health_check", false}});
+  const auto& g = dynamic_cast<fr::RemoteReward&>(*geneval).options();
+  EXPECT_EQ(g.url, "http://127.0.0.1:18085");
+  EXPECT_EQ(g.image_format, fr::RemoteImageFormat::kJpeg);
+  EXPECT_EQ(g.max_batch, 64);
+  EXPECT_EQ(geneval->name(), "geneval");
+  auto ocr = registry.create("ocr", {{"health_check", false}, {"max_batch", 8}});
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(*ocr).options().url, "http://127.0.0.1:18087");
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(*ocr).options().max_batch, 8);
+}
+
+TEST(RemoteRewardUnits, ConnectionRefused) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  fr::RewardRegistry registry;
+  // Health check on: construction fails fast, naming the URL.
+  auto t0 = Clock::now();
+  try {
+    registry.create("remote", fast_options(url));
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(contains(e.what(), url)) << e.what();
+    EXPECT_TRUE(contains(e.what(), "health_check: false")) << e.what();
+  }
+  EXPECT_LT(seconds_since(t0), 2.0);
+  // Health check off: every sample is masked with the reason, after the bounded retries.
+  auto options = fast_options(url);
+  options["health_check"] = false;
+  auto reward = registry.create("remote", options);
+  const auto batch = make_batch(3);
+  t0 = Clock::now();
+  const auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 2.0);
+  expect_all_invalid(r, "connect failed");
+  expect_all_invalid(r, url + "/score");
+  expect_all_invalid(r, "gave up after 3 attempts");
+}
+
+TEST_F(RemoteRewardTest, ScoresComponentsChunksAndConnectionReuse) {
+  auto options = fast_options(url());
+  options["max_batch"] = 2;
+  auto reward = create("remote", options);
+  auto batch = make_batch(5);
+  batch.metadata[3] = json::object();  // no "value": that component is null -> NaN
+  const auto t0 = Clock::now();
+  const auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 5.0);
+  expect_scored(r, batch);
+  ASSERT_TRUE(r.components.count("prompt_length"));
+  ASSERT_TRUE(r.components.count("meta_value"));
+  for (int64_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(r.components.at("prompt_length")[i].item<double>(),
+              batch.prompts[static_cast<size_t>(i)].size());
+    if (i == 3)
+      EXPECT_TRUE(std::isnan(r.components.at("meta_value")[i].item<double>()));
+    else
+      EXPECT_DOUBLE_EQ(r.components.at("meta_value")[i].item<double>(), 0.5 * static_cast<double>(i));
+  }
+  auto s = stats();
+  EXPECT_EQ(s["score_requests"], 3);  // chunks of 2, 2, 1
+  EXPECT_EQ(s["health_requests"], 1);
+  EXPECT_EQ(s["connections"], 1) << "the health check and all chunks should share one keep-alive connection";
+  EXPECT_EQ(s["last_request"]["mode"], "train");
+  EXPECT_EQ(s["last_request"]["reward"], "remote");
+  EXPECT_EQ(s["last_request"]["image_format"], "png");
+
+  // Float images in [0,1] are sent as the same bytes; eval mode is forwarded.
+  auto float_batch = batch;
+  float_batch.images = batch.images.to(torch::kFloat) / 255.0;
+  float_batch.mode = fr::ScoreMode::kEval;
+  expect_scored(reward->score(float_batch), batch);
+  EXPECT_EQ(stats()["last_request"]["mode"], "eval");
+
+  // An empty batch makes no request.
+  const auto empty = reward->score(make_batch(0));
+  EXPECT_EQ(empty.size(), 0);
+}
+
+TEST_F(RemoteRewardTest, JpegImagesAreSentAsJpeg) {
+  auto options = fast_options(url());
+  options["image_format"] = "jpeg";
+  auto reward = create("remote", options);
+  auto batch = make_batch(2);
+  batch.images = torch::full({2, 3, 16, 16}, 100, torch::kByte);  // flat: JPEG reproduces it closely
+  const auto r = reward->score(batch);
+  r.check("remote", 2);
+  for (int64_t i = 0; i < 2; ++i) EXPECT_NEAR(r.scores[i].item<double>(), 100.0, 1.0);
+  EXPECT_EQ(stats()["last_request"]["image_format"], "jpeg");
+}
+
+TEST_F(RemoteRewardTest, SlowReplyPastTheDeadline) {
+  auto options = fast_options(url());
+  options["timeout_s"] = 0.4;
+  options["max_retries"] = 0;
+  auto reward = create("remote", options);
+  const auto batch = make_batch(2);
+  control({"slow:3"});
+  auto t0 = Clock::now();
+  const auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 1.5);  // one 0.4 s deadline, not the 3 s the server takes
+  expect_all_invalid(r, "timeout");
+
+  // With a retry, the second (prompt) attempt succeeds.
+  options["max_retries"] = 1;
+  auto retrying = create("remote", options);
+  control({"slow:3"});
+  t0 = Clock::now();
+  expect_scored(retrying->score(batch), batch);
+  EXPECT_LT(seconds_since(t0), 1.5);
+  EXPECT_EQ(stats()["score_requests"], 2);
+}
+
+TEST_F(RemoteRewardTest, ServerErrorsAreRetried) {
+  auto reward = create("remote", fast_options(url()));
+  const auto batch = make_batch(3);
+  control({"status:500", "status:503"});
+  auto t0 = Clock::now();
+  expect_scored(reward->score(batch), batch);
+  EXPECT_LT(seconds_since(t0), 2.0);
+  EXPECT_EQ(stats()["score_requests"], 3);
+
+  // More failures than retries: masked, naming the last status and the attempts.
+  control({"status:502", "status:504", "status:500"});
+  t0 = Clock::now();
+  const auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 2.0);
+  expect_all_invalid(r, "HTTP 500");
+  expect_all_invalid(r, "gave up after 3 attempts");
+  EXPECT_EQ(stats()["score_requests"], 3);
+}
+
+TEST_F(RemoteRewardTest, TooManyRequestsHonoursRetryAfter) {
+  auto reward = create("remote", fast_options(url()));
+  const auto batch = make_batch(2);
+  control({"status:429:0.5"});
+  auto t0 = Clock::now();
+  expect_scored(reward->score(batch), batch);
+  const double elapsed = seconds_since(t0);
+  EXPECT_GE(elapsed, 0.5) << "the retry came before Retry-After";
+  EXPECT_LT(elapsed, 2.0);
+  EXPECT_EQ(stats()["score_requests"], 2);
+
+  // A Retry-After longer than backoff_max_s (1 s) is not waited for: masked at once.
+  control({"status:429:100"});
+  t0 = Clock::now();
+  const auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 1.0);
+  expect_all_invalid(r, "HTTP 429");
+  expect_all_invalid(r, "more than backoff_max_s");
+  EXPECT_EQ(stats()["score_requests"], 1);
+}
+
+TEST_F(RemoteRewardTest, ClientErrorsAreNotRetried) {
+  auto reward = create("remote", fast_options(url()));
+  control({"status:400", "status:404"});
+  const auto r = reward->score(make_batch(2));
+  expect_all_invalid(r, "HTTP 400");
+  EXPECT_EQ(stats()["score_requests"], 1);
+}
+
+TEST_F(RemoteRewardTest, MalformedRepliesMaskTheChunkWithoutRetry) {
+  auto reward = create("remote", fast_options(url()));
+  const auto batch = make_batch(3);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"malformed", "not JSON"},
+      {"nan", "not JSON"},
+      {"short", "'scores' has 2 entries for 3 images"},
+      {"wrong_id", "does not match request id"},
+      {"wrong_type", "scores[0] is a string, expected a number or null"},
+      {"no_scores", "reply has no 'scores'"},
+  };
+  for (const auto& [behaviour, reason] : cases) {
+    SCOPED_TRACE(behaviour);
+    control({behaviour});
+    const auto t0 = Clock::now();
+    const auto r = reward->score(batch);
+    EXPECT_LT(seconds_since(t0), 1.5);
+    expect_all_invalid(r, "malformed reply from " + url() + "/score");
+    expect_all_invalid(r, reason);
+    EXPECT_EQ(stats()["score_requests"], 1);
+  }
+  // Only the malformed chunk is masked; the next chunk of the same batch is scored.
+  auto options = fast_options(url());
+  options["max_batch"] = 2;
+  auto chunked = create("remote", options);
+  control({"wrong_id"});
+  const auto r = chunked->score(batch);
+  r.check("remote", 3);
+  EXPECT_FALSE(r.valid[0].item<bool>());
+  EXPECT_FALSE(r.valid[1].item<bool>());
+  EXPECT_TRUE(r.valid[2].item<bool>());
+  EXPECT_NEAR(r.scores[2].item<double>(), mean_pixel(batch, 2), 1e-9);
+  EXPECT_TRUE(std::isnan(r.components.at("prompt_length")[0].item<double>()));
+  EXPECT_EQ(r.components.at("prompt_length")[2].item<double>(), batch.prompts[2].size());
+}
+
+TEST_F(RemoteRewardTest, PerSampleErrorsMaskOnlyThoseSamples) {
+  auto reward = create("remote", fast_options(url()));
+  auto batch = make_batch(4);
+  batch.metadata[1]["error"] = "no object detected";
+  const auto r = reward->score(batch);
+  r.check("remote", 4);
+  for (int64_t i = 0; i < 4; ++i) {
+    if (i == 1) {
+      EXPECT_FALSE(r.valid[i].item<bool>());
+      EXPECT_TRUE(contains(r.errors[1], "no object detected")) << r.errors[1];
+      EXPECT_TRUE(contains(r.errors[1], url())) << r.errors[1];
+      EXPECT_TRUE(std::isnan(r.components.at("meta_value")[1].item<double>()));
+    } else {
+      EXPECT_TRUE(r.valid[i].item<bool>());
+      EXPECT_NEAR(r.scores[i].item<double>(), mean_pixel(batch, i), 1e-9);
+    }
+  }
+}
+
+TEST_F(RemoteRewardTest, CircuitBreakerOpensAndRecovers) {
+  auto options = fast_options(url());
+  options["max_batch"] = 1;
+  options["max_retries"] = 1;
+  options["circuit_failures"] = 2;
+  options["circuit_cooldown_s"] = 0.5;
+  auto reward = create("remote", options);
+  auto& remote = dynamic_cast<fr::RemoteReward&>(*reward);
+  const auto batch = make_batch(4);
+
+  control({}, "status:503");
+  auto t0 = Clock::now();
+  auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 1.5);
+  r.check("remote", 4);
+  EXPECT_TRUE(contains(r.errors[0], "HTTP 503"));
+  EXPECT_TRUE(contains(r.errors[1], "HTTP 503"));
+  EXPECT_TRUE(contains(r.errors[2], "circuit open")) << r.errors[2];
+  EXPECT_TRUE(contains(r.errors[3], "circuit open")) << r.errors[3];
+  EXPECT_EQ(stats()["score_requests"], 4);  // 2 chunks x (1 + 1 retry), then no more calls
+  EXPECT_TRUE(remote.circuit_open());
+
+  // The server is back, but the circuit is still open: rejected without a call.
+  control({}, "ok");
+  t0 = Clock::now();
+  expect_all_invalid(reward->score(batch), "circuit open");
+  EXPECT_LT(seconds_since(t0), 0.2);
+  EXPECT_EQ(stats()["score_requests"], 0);
+
+  // After the cool-down a probe goes through, closes the circuit, and everything is scored.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  expect_scored(reward->score(batch), batch);
+  EXPECT_FALSE(remote.circuit_open());
+  EXPECT_EQ(stats()["score_requests"], 4);
+
+  // Open it again; a failed probe (one attempt, no retries) re-opens it at once.
+  control({}, "status:500");
+  reward->score(make_batch(2));
+  EXPECT_TRUE(remote.circuit_open());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  control({}, "status:500");
+  r = reward->score(batch);
+  EXPECT_TRUE(contains(r.errors[0], "HTTP 500"));
+  EXPECT_TRUE(contains(r.errors[0], "gave up after 1 attempt)")) << r.errors[0];
+  EXPECT_TRUE(contains(r.errors[1], "circuit open"));
+  EXPECT_EQ(stats()["score_requests"], 1);
+  EXPECT_TRUE(remote.circuit_open());
+}
+
+TEST_F(RemoteRewardTest, GenevalNeedsItsComponents) {
+  // The fault server returns no strict_accuracy: a GenEval reply without it is malformed.
+  auto options = fast_options(url());
+  auto reward = create("geneval", options);
+  const auto r = reward->score(make_batch(2));
+  expect_all_invalid(r, "reply has no component 'strict_accuracy'");
+  EXPECT_EQ(stats()["last_request"]["reward"], "geneval");
+  EXPECT_EQ(stats()["last_request"]["image_format"], "jpeg");
+}
+
+TEST_F(RemoteRewardTest, OcrScoresTheRecognisedText) {
+  auto reward = create("ocr", fast_options(url()));
+  auto batch = make_batch(5);
+  const std::vector<std::pair<std::string, std::string>> samples{
+      {"a sign saying \"Open Late\"", "OPEN LATE"},      // exact after normalisation
+      {"a sign saying \"hello world\"", "hellp world"},  // one substitution: 0.9
+      {"a cup with \"café\"", "cafe"},                   // code points: 0.75
+      {"a blank sign \"\"", "anything"},                 // empty target: masked
+      {"a sign saying \"abc\"", ""},                     // text null below: masked
+  };
+  for (size_t i = 0; i < samples.size(); ++i) {
+    batch.prompts[i] = samples[i].first;
+    batch.metadata[i] = json{{"text", samples[i].second}};
+  }
+  batch.metadata[4] = json::object();
+  const auto r = reward->score(batch);
+  r.check("ocr", 5);
+  EXPECT_DOUBLE_EQ(r.scores[0].item<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r.scores[1].item<double>(), 0.9);
+  EXPECT_DOUBLE_EQ(r.scores[2].item<double>(), 0.75);
+  EXPECT_FALSE(r.valid[3].item<bool>());
+  EXPECT_TRUE(contains(r.errors[3], "OCR target text is empty")) << r.errors[3];
+  EXPECT_FALSE(r.valid[4].item<bool>());
+  EXPECT_TRUE(contains(r.errors[4], "returned no text")) << r.errors[4];
+  EXPECT_EQ(stats()["last_request"]["reward"], "ocr");
+}
+
+TEST(RemoteRewardServers, ServerDiesMidRun) {
+  if (!python_with_pil()) GTEST_SKIP() << "python3 with PIL not available";
+  auto server = std::make_unique<ServerProcess>(std::vector<std::string>{fault_server_script()});
+  fr::HttpClient client;
+  ASSERT_TRUE(client.post_json(server->url() + "/control", R"({"queue": ["ok", "die"]})").ok());
+  fr::RewardRegistry registry;
+  auto options = fast_options(server->url());
+  options["max_batch"] = 2;
+  auto reward = registry.create("remote", options);
+  const auto batch = make_batch(6);
+  auto t0 = Clock::now();
+  const auto r = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 3.0);
+  r.check("remote", 6);
+  for (int64_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(r.valid[i].item<bool>()) << r.errors[static_cast<size_t>(i)];
+    EXPECT_NEAR(r.scores[i].item<double>(), mean_pixel(batch, i), 1e-9);
+  }
+  for (int64_t i = 2; i < 6; ++i) {
+    EXPECT_FALSE(r.valid[i].item<bool>());
+    EXPECT_TRUE(contains(r.errors[static_cast<size_t>(i)], server->url()))
+        << r.errors[static_cast<size_t>(i)];
+  }
+  // Later batches: masked quickly, no hang.
+  t0 = Clock::now();
+  const auto later = reward->score(batch);
+  EXPECT_LT(seconds_since(t0), 3.0);
+  expect_all_invalid(later, "connect failed");
+}
+
+TEST(RemoteRewardServers, GenericServerWithTheCppClient) {
+  if (!python_with_pil()) GTEST_SKIP() << "python3 with PIL not available";
+  const auto script =
+      (std::filesystem::path(FLOWGRPO_SOURCE_DIR) / "scripts/reward_servers/generic_server.py").string();
+  ServerProcess server(
+      {script, flowgrpo::testing::data_path("reward_server/toy_scorer.py").string() + ":score"});
+  fr::RewardRegistry registry;
+  auto options = fast_options(server.url());
+  options["timeout_s"] = 5.0;
+  options["max_batch"] = 3;
+  auto reward = registry.create("remote", options);
+  auto batch = make_batch(4);
+  batch.prompts[2] = "fail";
+  const auto r = reward->score(batch);
+  r.check("remote", 4);
+  for (int64_t i = 0; i < 4; ++i) {
+    if (i == 2) {
+      EXPECT_FALSE(r.valid[i].item<bool>());
+      EXPECT_TRUE(contains(r.errors[2], "toy scorer refuses prompt 'fail'")) << r.errors[2];
+      EXPECT_TRUE(std::isnan(r.components.at("green")[2].item<double>()));
+      continue;
+    }
+    const auto image = batch.images[i].to(torch::kDouble);
+    EXPECT_TRUE(r.valid[i].item<bool>()) << r.errors[static_cast<size_t>(i)];
+    EXPECT_NEAR(r.scores[i].item<double>(), image[0].mean().item<double>() / 255.0, 1e-12);
+    EXPECT_NEAR(r.components.at("green")[i].item<double>(), image[1].mean().item<double>() / 255.0, 1e-12);
+    EXPECT_EQ(r.components.at("prompt_length")[i].item<double>(),
+              batch.prompts[static_cast<size_t>(i)].size());
+  }
+  EXPECT_FALSE(r.components.count("eval_only"));
+  batch.mode = fr::ScoreMode::kEval;  // the scorer's `mode` parameter receives it
+  const auto e = reward->score(batch);
+  ASSERT_TRUE(e.components.count("eval_only"));
+  EXPECT_EQ(e.components.at("eval_only")[0].item<double>(), 1.0);
+
+  // The GenEval contract through the generic server: strict_accuracy always, accuracy in eval.
+  ServerProcess geneval(
+      {script, flowgrpo::testing::data_path("reward_server/toy_scorer.py").string() + ":geneval"});
+  auto g = registry.create("geneval", fast_options(geneval.url()));
+  auto train = g->score(make_batch(2));
+  train.check("geneval", 2);
+  EXPECT_TRUE(train.valid.all().item<bool>());
+  EXPECT_EQ(train.components.at("strict_accuracy")[0].item<double>(), 1.0);
+  EXPECT_TRUE(std::isnan(train.components.at("accuracy")[0].item<double>()));
+  auto eval_batch = make_batch(2);
+  eval_batch.mode = fr::ScoreMode::kEval;
+  const auto eval = g->score(eval_batch);
+  EXPECT_TRUE(eval.valid.all().item<bool>());
+  EXPECT_EQ(eval.components.at("accuracy")[1].item<double>(), 0.0);
+}
