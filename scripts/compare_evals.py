@@ -1,7 +1,20 @@
 #!/usr/bin/env python3
-"""Prints the before/after table of two flowgrpo-eval metrics.json files."""
+"""Prints the before/after table of two evaluations: flowgrpo-eval metrics.json files,
+or a flowgrpo-train metrics.jsonl (its first evaluation, the base model at epoch 0)."""
 import argparse
 import json
+
+
+def load(path):
+    if path.endswith(".jsonl"):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if "eval" in row:
+                    return row["eval"]
+        raise SystemExit("no evaluation row in " + path)
+    with open(path) as f:
+        return json.load(f)
 
 
 def main():
@@ -10,10 +23,8 @@ def main():
     ap.add_argument("after")
     ap.add_argument("--train-seconds", type=float, default=None)
     args = ap.parse_args()
-    with open(args.before) as f:
-        before = json.load(f)
-    with open(args.after) as f:
-        after = json.load(f)
+    before = load(args.before)
+    after = load(args.after)
 
     def pct(x):
         return "   n/a" if x is None else f"{100.0 * x:5.1f}%"

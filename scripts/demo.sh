@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: Flow-GRPO on ShapesEval with the bundled
-# base model. Sets up a fresh Debian 12 machine, builds, evaluates the base model,
-# trains, evaluates the result and prints the before/after table.
+# base model. Sets up a fresh Debian 12 machine, builds, trains (evaluating the base
+# model first), evaluates the result and prints the before/after table.
 #
 #   ./scripts/demo.sh                      # everything, results in runs/shapes_demo
 #   OUT=runs/x ./scripts/demo.sh --set train.num_epochs=5   # extra flags go to flowgrpo-train
@@ -31,18 +31,18 @@ mkdir -p "$out"
 # Fresh run each time: a previous run's checkpoints would be resumed otherwise.
 rm -rf "$out/checkpoints" "$out/metrics.jsonl"
 
-echo "== 1/3 evaluating the base model ($config)"
-"$build_dir/apps/flowgrpo-eval" --config "$config" --output-dir "$out/eval_base"
-
-echo "== 2/3 training with Flow-GRPO"
+# flowgrpo-train evaluates the base model at epoch 0, every train.eval_freq epochs and
+# the final policy (metrics.jsonl); flowgrpo-eval then evaluates the saved adapter
+# through the user-facing path and draws the image grids.
+echo "== 1/2 training with Flow-GRPO ($config)"
 start=$(date +%s)
 "$build_dir/apps/flowgrpo-train" --config "$config" --output-dir "$out" "$@"
 train_seconds=$(( $(date +%s) - start ))
 
-echo "== 3/3 evaluating the trained adapter"
+echo "== 2/2 evaluating the trained adapter"
 "$build_dir/apps/flowgrpo-eval" --config "$config" --checkpoint "$out/checkpoints/latest" --output-dir "$out/eval_final"
 
-python3 scripts/compare_evals.py "$out/eval_base/metrics.json" "$out/eval_final/metrics.json" \
+python3 scripts/compare_evals.py "$out/metrics.jsonl" "$out/eval_final/metrics.json" \
   --train-seconds "$train_seconds"
 if command -v gnuplot >/dev/null 2>&1; then
   python3 scripts/plot_accuracy.py "$out/metrics.jsonl" "$out/accuracy.png" && echo "plot: $out/accuracy.png"

@@ -10,9 +10,12 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: plot_accuracy.py METRICS.jsonl OUT.png")
     rows = []
+    rewards = []  # (epoch, mean training reward of the epoch's rollouts)
     with open(sys.argv[1]) as f:
         for line in f:
             m = json.loads(line)
+            if isinstance(m.get("reward"), (int, float)):
+                rewards.append((m["epoch"], m["reward"]))
             if "eval" in m:
                 ev = m["eval"]
                 rows.append((m["epoch"], ev["overall"]["strict_accuracy"],
@@ -23,8 +26,13 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as data:
         for epoch, overall, by_tag in rows:
             data.write(" ".join(str(x) for x in [epoch, 100 * overall] + [100 * by_tag.get(t, 0) for t in tags]) + "\n")
-    plots = [f"'{data.name}' using 1:2 with linespoints lw 3 title 'overall'"]
-    plots += [f"'{data.name}' using 1:{i + 3} with lines dt 2 title '{t}'" for i, t in enumerate(tags)]
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as reward_data:
+        for epoch, reward in rewards:
+            reward_data.write(f"{epoch} {100 * reward}\n")
+    plots = [f"'{data.name}' using 1:2 with linespoints lw 3 title 'overall (test, strict)'"]
+    plots += [f"'{data.name}' using 1:{i + 3} with linespoints dt 2 title '{t}'" for i, t in enumerate(tags)]
+    if rewards:
+        plots.append(f"'{reward_data.name}' using 1:2 with lines lc rgb 'gray' title 'training reward x100'")
     script = "\n".join([
         "set terminal pngcairo size 900,560 noenhanced" if has_cairo() else "set terminal png size 900,560 noenhanced",
         f"set output '{sys.argv[2]}'",

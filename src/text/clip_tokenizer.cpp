@@ -4,7 +4,7 @@
 
 #include "flowgrpo/text/clip_tokenizer.h"
 
-#include "text/unicode.h"
+#include "flowgrpo/text/unicode.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "text/unicode.h"
+#include "flowgrpo/text/unicode.h"
 
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
@@ -78,6 +78,47 @@ std::u32string decode_utf8(std::string_view utf8) {
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail(i);
     out.push_back(cp);
     i += length;
+  }
+  return out;
+}
+
+std::u32string decode_utf8_lenient(std::string_view text) {
+  constexpr char32_t kReplacement = 0xFFFD;
+  std::u32string out;
+  out.reserve(text.size());
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char b = s[i];
+    if (b < 0x80) {
+      out.push_back(b);
+      ++i;
+      continue;
+    }
+    int len = 0;
+    char32_t cp = 0;
+    char32_t min = 0;
+    if ((b & 0xE0) == 0xC0)
+      len = 2, cp = b & 0x1F, min = 0x80;
+    else if ((b & 0xF0) == 0xE0)
+      len = 3, cp = b & 0x0F, min = 0x800;
+    else if ((b & 0xF8) == 0xF0)
+      len = 4, cp = b & 0x07, min = 0x10000;
+    if (len == 0) {  // stray continuation byte or 0xF8..0xFF
+      out.push_back(kReplacement);
+      ++i;
+      continue;
+    }
+    int k = 1;
+    for (; k < len && i + k < n && (s[i + k] & 0xC0) == 0x80; ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    if (k < len) {  // truncated: replace what was consumed, resume at the offending byte
+      out.push_back(kReplacement);
+      i += k;
+      continue;
+    }
+    out.push_back(cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? kReplacement : cp);
+    i += len;
   }
   return out;
 }

@@ -16,6 +16,11 @@ namespace flowgrpo::text::unicode {
 /// @throws std::invalid_argument naming the byte offset of the first invalid sequence.
 std::u32string decode_utf8(std::string_view utf8);
 
+/// Decodes UTF-8 leniently, for text from outside (OCR engines, servers): every
+/// invalid sequence (stray continuation byte, truncated, overlong or surrogate
+/// form, value above U+10FFFF) becomes one U+FFFD.
+std::u32string decode_utf8_lenient(std::string_view utf8);
+
 /// Appends the UTF-8 encoding of `cp` (a valid scalar value) to `out`.
 void append_utf8(std::string& out, char32_t cp);
 std::string encode_utf8(std::u32string_view text);
