@@ -67,6 +67,29 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
+// Keeps the rows of a metrics.jsonl whose "epoch" is below `epoch`, rewriting the
+// file atomically; lines that are not JSON objects with an epoch are kept as they are.
+void drop_metrics_from_epoch(const fs::path& path, int64_t epoch) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept, line;
+  size_t dropped = 0;
+  while (std::getline(in, line)) {
+    const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (row.is_object() && row.contains("epoch") && row["epoch"].is_number_integer() &&
+        row["epoch"].get<int64_t>() >= epoch) {
+      ++dropped;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  in.close();
+  if (dropped == 0) return;
+  write_text_atomic(path, kept);
+  log::get("train")->info("{}: dropped {} row(s) from epoch {} on, written after the checkpoint resumed from",
+                          path.string(), dropped, epoch);
+}
+
 double nan_mean(const torch::Tensor& x) {
   const auto finite = torch::isfinite(x);
   const auto n = finite.sum().item<int64_t>();
@@ -420,8 +443,15 @@ int64_t GrpoTrainer::run() {
   }
   log->info("batch layout: {}", layout_.describe());
   fs::create_directories(in_.output_dir);
+  const int64_t first = epoch_;
   std::ofstream metrics_file;
-  if (in_.comm.is_main()) metrics_file.open(in_.output_dir / c.logging.metrics_file, std::ios::app);
+  if (in_.comm.is_main()) {
+    // Rows an interrupted run wrote after its last checkpoint are about to be
+    // recomputed (every epoch is replayable from its number): drop them, so the
+    // file holds each epoch once.
+    if (first > 0) drop_metrics_from_epoch(in_.output_dir / c.logging.metrics_file, first);
+    metrics_file.open(in_.output_dir / c.logging.metrics_file, std::ios::app);
+  }
 
   const bool evaluating = in_.test_prompts != nullptr && c.train.eval_freq > 0;
   auto run_evaluation = [&](nlohmann::json& metrics) {
@@ -433,11 +463,11 @@ int64_t GrpoTrainer::run() {
       log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images,
                 result.num_steps, result.table());
   };
-  const int64_t first = epoch_;
   while (epoch_ < c.train.num_epochs) {
     nlohmann::json metrics{{"epoch", epoch_}};
     if (evaluating && epoch_ % c.train.eval_freq == 0) run_evaluation(metrics);
-    if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > 0) save_checkpoint();
+    // epoch_ > first: a resumed run starts from a checkpoint of exactly this state.
+    if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > first) save_checkpoint();
     auto samples = sample_epoch(epoch_, metrics);
     train_epoch(epoch_, samples, metrics);
     metrics["global_step"] = global_step_;

@@ -134,10 +134,16 @@ TEST(GrpoTrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   const auto full = train(tiny_config(3), straight.path());
   train(tiny_config(1), stopped.path());  // stop after epoch 0 (a checkpoint is written at the end)
   ASSERT_TRUE(fs::is_symlink(stopped / "checkpoints/latest"));
+  {
+    // A row the interrupted run wrote after its checkpoint: the resumed run recomputes
+    // epoch 1 and must replace it, not add to it.
+    std::ofstream stale(stopped / "metrics.jsonl", std::ios::app);
+    stale << R"({"epoch": 1, "reward": -1.0})" << "\n";
+  }
   auto resume = tiny_config(3);
   resume.resume = "latest";
   const auto resumed = train(resume, stopped.path());
-  ASSERT_EQ(resumed.metrics.size(), 3u);  // the metrics file is appended to
+  ASSERT_EQ(resumed.metrics.size(), 3u);  // appended to, each epoch once
   for (size_t e = 0; e < 3; ++e) {
     auto a = full.metrics[e];
     auto b = resumed.metrics[e];
