@@ -16,6 +16,7 @@ packages=(
   python3 python3-numpy python3-pil  # fixture helpers in tests (PIL: JPEG sizes as the reference computes them)
   python3-torch           # tests script tiny TorchScript reward models (Debian 1.13, CPU)
   gnuplot-nox             # accuracy-over-epochs plot in the demo
+  time                    # GNU time: scripts/bench_eval.sh measures faults and resident memory
 )
 
 missing=()

@@ -37,6 +37,7 @@ fs::path adapter_dir(const fs::path& checkpoint) {
 
 int main(int argc, char** argv) {
   flowgrpo::use_passive_openmp_wait_policy(argv);
+  flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-eval", [&] {
     namespace ft = flowgrpo::train;
     CLI::App app{"flowgrpo-eval: evaluate a model with the deterministic ODE sampler at the full step count"};

@@ -17,6 +17,7 @@
 
 int main(int argc, char** argv) {
   flowgrpo::use_passive_openmp_wait_policy(argv);
+  flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-pretrain", [&] {
     namespace ft = flowgrpo::train;
     CLI::App app{"flowgrpo-pretrain: pretrain the ShapesEval base model from scratch (rectified flow)"};

@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
   flowgrpo::use_passive_openmp_wait_policy(argv);
+  flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-tool", [&] {
     CLI::App app{"flowgrpo-tool: check flowgrpo's numerics against the Python reference, inspect weights"};
     app.set_version_flag("--version", flowgrpo::compat::build_info());

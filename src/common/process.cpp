@@ -5,6 +5,10 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -28,6 +32,26 @@ void use_passive_openmp_wait_policy(char** argv) {
   setenv("OMP_WAIT_POLICY", "passive", 1);
   execv("/proc/self/exe", argv);
   // Exec failed (no /proc?): carry on with the default policy.
+}
+
+void keep_freed_memory_for_reuse() {
+#if defined(__GLIBC__)
+  const char* opt_out = std::getenv("FLOWGRPO_MALLOC_TUNING");
+  if (opt_out != nullptr && std::string(opt_out) == "0") return;
+  // The user's own malloc settings win.
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::string(tunables).find("malloc") != std::string::npos) return;
+  for (const char* v : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"})
+    if (std::getenv(v) != nullptr) return;
+  // Tensors of a few MB are allocated and freed thousands of times per second.
+  // With glibc's defaults many of them are mmap'ed and unmapped, or the heap top
+  // is trimmed and regrown, and every reuse page-faults the memory in again. Serve
+  // them from the heap and keep freed memory: resident memory stays at the
+  // high-water mark, which a training process reaches anyway.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest allowed value
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+#endif
 }
 
 void set_torch_threads(int threads) {
