@@ -1,5 +1,7 @@
 #include "flowgrpo/rewards/weighted_reward.h"
 
+#include "flowgrpo/common/error.h"
+
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -9,13 +11,18 @@ namespace flowgrpo::rewards {
 WeightedReward::WeightedReward(std::vector<Part> parts) : parts_(std::move(parts)) {
   if (parts_.empty()) throw std::invalid_argument("reward: at least one reward is required");
   std::set<std::string> seen;
-  for (const auto& p : parts_) {
+  for (auto& p : parts_) {
     if (!p.reward) throw std::invalid_argument("reward: empty reward part");
+    if (p.label.empty()) p.label = p.reward->name();
     if (!std::isfinite(p.weight))
-      throw std::invalid_argument("reward '" + p.reward->name() + "': weight must be finite, found " +
+      throw std::invalid_argument("reward '" + p.label + "': weight must be finite, found " +
                                   std::to_string(p.weight));
-    if (!seen.insert(p.reward->name()).second)
-      throw std::invalid_argument("reward '" + p.reward->name() + "' is listed twice");
+    if (!seen.insert(p.label).second)
+      throw std::invalid_argument("reward '" + p.label + "' is listed twice" +
+                                  (p.label == p.reward->name()
+                                       ? " (to use a reward twice, give each an alias with "
+                                         "reward_options.<alias>.type: " + p.label + ")"
+                                       : ""));
   }
 }
 
@@ -27,9 +34,20 @@ std::unique_ptr<WeightedReward> WeightedReward::from_weights(
     if (!std::isfinite(weight))
       throw std::invalid_argument("reward." + name + ": weight must be finite, found " +
                                   std::to_string(weight));
-    const auto opts =
-        options.is_object() && options.contains(name) ? options.at(name) : nlohmann::json::object();
-    parts.push_back({weight, registry.create(name, opts)});
+    auto opts = options.is_object() && options.contains(name) ? options.at(name) : nlohmann::json::object();
+    std::string type = name;
+    if (opts.is_object() && opts.contains("type")) {
+      if (!opts["type"].is_string() || opts["type"].get<std::string>().empty())
+        throw std::invalid_argument("reward_options." + name +
+                                    ".type: expected the name of a registered reward, found " +
+                                    opts["type"].dump());
+      type = opts["type"].get<std::string>();
+      opts.erase("type");
+    }
+    auto reward = type == name ? registry.create(name, opts)
+                               : with_context("reward '" + name + "' (type " + type + ")",
+                                              [&] { return registry.create(type, opts); });
+    parts.push_back({weight, std::move(reward), name});
   }
   return std::make_unique<WeightedReward>(std::move(parts));
 }
@@ -38,7 +56,7 @@ RewardResult WeightedReward::score(const RewardBatch& batch) {
   const int64_t n = batch.size();
   RewardResult total = RewardResult::from_scores(torch::zeros({n}, torch::kDouble));
   for (const auto& part : parts_) {
-    const std::string name = part.reward->name();
+    const std::string& name = part.label;
     RewardResult r = part.reward->score(batch);
     r.check(name, n);
     // Invalid samples carry NaN, so the sum is NaN exactly where any part failed.

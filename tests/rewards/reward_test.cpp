@@ -149,6 +149,47 @@ TEST(WeightedReward, RejectsBadWeightsAndDuplicates) {
   EXPECT_THROW(fr::WeightedReward::from_weights({}, registry), std::invalid_argument);
 }
 
+TEST(WeightedReward, AliasesUseOneRegisteredRewardTwice) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  auto reward = fr::WeightedReward::from_weights(
+      {{"low", 1.0}, {"high", 0.5}}, registry,
+      {{"low", {{"type", "constant"}, {"value", 0.25}}}, {"high", {{"type", "constant"}, {"value", 4.0}}}});
+  const auto r = reward->score(make_batch({"a", "b"}));
+  r.check("weighted", 2);
+  EXPECT_TRUE(torch::allclose(r.scores, torch::full({2}, 1.0 * 0.25 + 0.5 * 4.0, torch::kDouble)));
+  EXPECT_TRUE(torch::allclose(r.components.at("low"), torch::full({2}, 0.25, torch::kDouble)));
+  EXPECT_TRUE(torch::allclose(r.components.at("high"), torch::full({2}, 4.0, torch::kDouble)));
+  EXPECT_EQ(r.components.count("constant"), 0u);
+  // Failures are reported under the alias.
+  auto masked = fr::WeightedReward::from_weights({{"bright", 1.0}}, registry, {{"bright", {{"type", "brightness"}}}});
+  EXPECT_EQ(masked->score(make_batch({"fail"})).errors[0], "bright: cannot score this one");
+}
+
+TEST(WeightedReward, BadAliasesAreNamed) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  auto message = [&](const std::vector<std::pair<std::string, double>>& w, const nlohmann::json& o) {
+    try {
+      fr::WeightedReward::from_weights(w, registry, o);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const auto unknown = message({{"style", 1.0}}, {{"style", {{"type", "pickscor"}}}});
+  EXPECT_NE(unknown.find("reward 'style' (type pickscor)"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("unknown reward 'pickscor'"), std::string::npos) << unknown;
+  const auto not_string = message({{"style", 1.0}}, {{"style", {{"type", 3}}}});
+  EXPECT_NE(not_string.find("reward_options.style.type"), std::string::npos) << not_string;
+  const auto options = message({{"style", 1.0}}, {{"style", {{"type", "constant"}}}});
+  EXPECT_NE(options.find("option 'value' is required"), std::string::npos) << options;
+  EXPECT_NE(options.find("'style'"), std::string::npos) << options;
+  const auto twice = message({{"constant", 1.0}, {"c2", 1.0}},
+                             {{"constant", {{"value", 1}}}, {"c2", {{"type", "constant"}, {"value", 2}}}});
+  EXPECT_EQ(twice, "no error");
+}
+
 TEST(RewardResult, CheckCatchesSilentNaNs) {
   SilentNanReward bad;
   fr::WeightedReward reward([&] {

@@ -5,6 +5,12 @@
 /// score is kept as a component named after it, and its own components as
 /// "<part>/<component>", so all of them are logged. A sample is valid only if
 /// every part scored it.
+///
+/// A part's name in `reward` is normally a registered reward. To use one reward
+/// twice — two `remote` servers, two PickScore models — give each an alias and name
+/// the registered reward in its options: `reward: {style: 0.5, safety: 0.5}`,
+/// `reward_options: {style: {type: remote, url: ...}, safety: {type: remote, url: ...}}`.
+/// The alias names the part in components, logs and errors; `type` is not passed on.
 
 #include "flowgrpo/rewards/reward_registry.h"
 
@@ -19,12 +25,14 @@ class WeightedReward final : public Reward {
   struct Part {
     double weight;
     std::unique_ptr<Reward> reward;
+    std::string label;  ///< the name in components and logs; empty: reward->name()
   };
   /// Throws std::invalid_argument for no parts, a non-finite weight or duplicate names.
   explicit WeightedReward(std::vector<Part> parts);
 
   /// Builds the parts from (name, weight) pairs through `registry`; `options`
-  /// maps a reward name to its options object (missing: `{}`).
+  /// maps a reward name to its options object (missing: `{}`). An options object
+  /// with a string `type` creates that registered reward under the name as alias.
   static std::unique_ptr<WeightedReward> from_weights(
       const std::vector<std::pair<std::string, double>>& weights,
       const RewardRegistry& registry = RewardRegistry::global(),
