@@ -19,8 +19,8 @@ namespace flowgrpo {
 void use_passive_openmp_wait_policy(char** argv);
 
 /// Tunes glibc's allocator for tensor workloads: freed blocks stay in the process
-/// instead of being unmapped and faulted in again (on ShapesEval evaluation, 86x
-/// fewer page faults, half the system time, 26% less wall time; measured in
+/// instead of being unmapped and faulted in again (on ShapesEval evaluation, 87x
+/// fewer page faults, half the system time, 23% less wall time; measured in
 /// docs/performance.md). Skipped when the user set GLIBC_TUNABLES malloc options,
 /// MALLOC_*_ variables, or FLOWGRPO_MALLOC_TUNING=0; a no-op without glibc.
 /// Call early in main().
