@@ -196,12 +196,13 @@ void check_reward(const std::vector<RewardWeight>& rewards, Checker& check) {
 
 void check_reward_options(const Config& c, Checker& check) {
   if (!c.reward_options.is_object()) {
-    check.add("reward_options: expected a mapping of reward name to options, found " + c.reward_options.dump());
+    check.add("reward_options: expected a mapping of reward name to options, found " +
+              c.reward_options.dump());
     return;
   }
   for (const auto& [name, options] : c.reward_options.items()) {
-    const bool configured = std::any_of(c.reward.begin(), c.reward.end(),
-                                        [&](const RewardWeight& r) { return r.name == name; });
+    const bool configured =
+        std::any_of(c.reward.begin(), c.reward.end(), [&](const RewardWeight& r) { return r.name == name; });
     if (!configured)
       check.add("reward_options." + name + ": options for a reward that is not in 'reward' (configured: " +
                 [&] {
@@ -211,7 +212,8 @@ void check_reward_options(const Config& c, Checker& check) {
                 }() +
                 ")");
     if (!options.is_object())
-      check.add("reward_options." + name + ": expected a mapping of option to value, found " + options.dump());
+      check.add("reward_options." + name + ": expected a mapping of option to value, found " +
+                options.dump());
   }
 }
 

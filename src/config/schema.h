@@ -106,13 +106,12 @@ inline auto fields_of(const PretrainConfig*) {
 
 inline auto fields_of(const Config*) {
   using S = Config;
-  return std::make_tuple(field("seed", &S::seed), field("run_name", &S::run_name),
-                         field("output_dir", &S::output_dir), field("resume", &S::resume),
-                         field("model", &S::model), field("data", &S::data), field("sample", &S::sample),
-                         field("train", &S::train), field("reward", &S::reward),
-                         field("reward_options", &S::reward_options), field("eval", &S::eval),
-                         field("logging", &S::logging), field("dist", &S::dist),
-                         field("pretrain", &S::pretrain));
+  return std::make_tuple(
+      field("seed", &S::seed), field("run_name", &S::run_name), field("output_dir", &S::output_dir),
+      field("resume", &S::resume), field("model", &S::model), field("data", &S::data),
+      field("sample", &S::sample), field("train", &S::train), field("reward", &S::reward),
+      field("reward_options", &S::reward_options), field("eval", &S::eval), field("logging", &S::logging),
+      field("dist", &S::dist), field("pretrain", &S::pretrain));
 }
 
 /// True for the section structs listed above.

@@ -21,7 +21,8 @@ WeightedReward::WeightedReward(std::vector<Part> parts) : parts_(std::move(parts
       throw std::invalid_argument("reward '" + p.label + "' is listed twice" +
                                   (p.label == p.reward->name()
                                        ? " (to use a reward twice, give each an alias with "
-                                         "reward_options.<alias>.type: " + p.label + ")"
+                                         "reward_options.<alias>.type: " +
+                                             p.label + ")"
                                        : ""));
   }
 }

@@ -460,8 +460,8 @@ int64_t GrpoTrainer::run() {
     metrics["eval"] = result.to_json();
     metrics["time_eval_s"] = clock.seconds();
     if (in_.comm.is_main())
-      log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images,
-                result.num_steps, result.table());
+      log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images, result.num_steps,
+                result.table());
   };
   while (epoch_ < c.train.num_epochs) {
     nlohmann::json metrics{{"epoch", epoch_}};

@@ -75,7 +75,8 @@ eval::EvalPrompts to_eval_prompts(const data::PromptDataset& prompts, int max_pr
 std::unique_ptr<rewards::Reward> make_reward(const config::Config& config) {
   std::vector<std::pair<std::string, double>> weights;
   for (const auto& w : config.reward) weights.emplace_back(w.name, w.weight);
-  return rewards::WeightedReward::from_weights(weights, rewards::RewardRegistry::global(), config.reward_options);
+  return rewards::WeightedReward::from_weights(weights, rewards::RewardRegistry::global(),
+                                               config.reward_options);
 }
 
 std::filesystem::path output_dir(const config::Config& config, const std::string& override_dir) {

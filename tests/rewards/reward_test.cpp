@@ -162,7 +162,8 @@ TEST(WeightedReward, AliasesUseOneRegisteredRewardTwice) {
   EXPECT_TRUE(torch::allclose(r.components.at("high"), torch::full({2}, 4.0, torch::kDouble)));
   EXPECT_EQ(r.components.count("constant"), 0u);
   // Failures are reported under the alias.
-  auto masked = fr::WeightedReward::from_weights({{"bright", 1.0}}, registry, {{"bright", {{"type", "brightness"}}}});
+  auto masked =
+      fr::WeightedReward::from_weights({{"bright", 1.0}}, registry, {{"bright", {{"type", "brightness"}}}});
   EXPECT_EQ(masked->score(make_batch({"fail"})).errors[0], "bright: cannot score this one");
 }
 

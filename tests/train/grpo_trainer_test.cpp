@@ -138,7 +138,8 @@ TEST(GrpoTrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
     // A row the interrupted run wrote after its checkpoint: the resumed run recomputes
     // epoch 1 and must replace it, not add to it.
     std::ofstream stale(stopped / "metrics.jsonl", std::ios::app);
-    stale << R"({"epoch": 1, "reward": -1.0})" << "\n";
+    stale << R"({"epoch": 1, "reward": -1.0})"
+          << "\n";
   }
   auto resume = tiny_config(3);
   resume.resume = "latest";
