@@ -15,15 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using flowgrpo::testing::invalid_argument_message;
 
 const char* kGood1 =
     R"({"tag": "position", "include": [{"class": "square", "count": 1}, {"class": "circle", "count": 1, "position": ["left of", 0]}], "prompt": "a photo of a circle left of a square"})";
@@ -34,7 +26,7 @@ const char* kGood2 =
 std::string line3_error(const TempDir& dir, const std::string& bad) {
   const auto path = dir / "bad.jsonl";
   write_text_file(path, std::string(kGood1) + "\n" + kGood2 + "\n" + bad + "\n" + kGood1 + "\n");
-  return error_of([&] { fd::PromptDataset::load_geneval(path); });
+  return invalid_argument_message([&] { fd::PromptDataset::load_geneval(path); });
 }
 
 }  // namespace
@@ -80,25 +72,32 @@ TEST(PromptDataset, LoadsText) {
   EXPECT_EQ(fd::prompt_file("/p", fd::PromptFormat::kGeneval, "test"),
             std::filesystem::path("/p/test_metadata.jsonl"));
   EXPECT_EQ(fd::parse_prompt_format("geneval"), fd::PromptFormat::kGeneval);
-  EXPECT_NE(error_of([] { fd::parse_prompt_format("ocr"); }).find("valid: geneval, text"), std::string::npos);
+  EXPECT_NE(invalid_argument_message([] { fd::parse_prompt_format("ocr"); }).find("valid: geneval, text"),
+            std::string::npos);
 }
 
 TEST(PromptDataset, FileErrorsNameFileAndLine) {
   TempDir dir;
-  const auto missing = error_of([&] { fd::PromptDataset::load_geneval(dir / "nope.jsonl"); });
+  const auto missing = invalid_argument_message([&] { fd::PromptDataset::load_geneval(dir / "nope.jsonl"); });
   EXPECT_NE(missing.find((dir / "nope.jsonl").string() + ": prompt file not found"), std::string::npos)
       << missing;
   write_text_file(dir / "empty.jsonl", "");
-  EXPECT_NE(error_of([&] { fd::PromptDataset::load_geneval(dir / "empty.jsonl"); }).find("empty prompt file"),
+  EXPECT_NE(invalid_argument_message([&] {
+              fd::PromptDataset::load_geneval(dir / "empty.jsonl");
+            }).find("empty prompt file"),
             std::string::npos);
   write_text_file(dir / "empty.txt", "");
-  EXPECT_NE(error_of([&] { fd::PromptDataset::load_text(dir / "empty.txt"); }).find("empty prompt file"),
+  EXPECT_NE(invalid_argument_message([&] {
+              fd::PromptDataset::load_text(dir / "empty.txt");
+            }).find("empty prompt file"),
             std::string::npos);
   write_text_file(dir / "blank.txt", "one\n\nthree\n");
-  const auto blank = error_of([&] { fd::PromptDataset::load_text(dir / "blank.txt"); });
+  const auto blank = invalid_argument_message([&] { fd::PromptDataset::load_text(dir / "blank.txt"); });
   EXPECT_NE(blank.find("blank.txt:2: blank prompt"), std::string::npos) << blank;
   write_text_file(dir / "prompts.csv", "x\n");
-  EXPECT_NE(error_of([&] { fd::PromptDataset::load(dir / "prompts.csv"); }).find("extension '.csv'"),
+  EXPECT_NE(invalid_argument_message([&] {
+              fd::PromptDataset::load(dir / "prompts.csv");
+            }).find("extension '.csv'"),
             std::string::npos);
 
   const auto path = (dir / "bad.jsonl").string();
@@ -151,7 +150,7 @@ TEST(PromptDataset, ValidatorHookGetsFileAndLine) {
   TempDir dir;
   const auto path = dir / "p.jsonl";
   write_text_file(path, std::string(kGood1) + "\n" + kGood2 + "\n");
-  const auto e = error_of([&] {
+  const auto e = invalid_argument_message([&] {
     fd::PromptDataset::load_geneval(path, [](const json& record) {
       if (record["tag"] == "counting") throw std::invalid_argument("no counting here");
     });

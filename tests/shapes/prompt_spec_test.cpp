@@ -18,15 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using flowgrpo::testing::invalid_argument_message;
 
 }  // namespace
 
@@ -85,7 +77,9 @@ TEST(ShapesPromptSpec, EveryPromptRoundTrips) {
 }
 
 TEST(ShapesPromptSpec, BadPromptsNameTheProblem) {
-  auto err = [](const std::string& text) { return error_of([&] { PromptSpec::parse_prompt(text); }); };
+  auto err = [](const std::string& text) {
+    return invalid_argument_message([&] { PromptSpec::parse_prompt(text); });
+  };
   EXPECT_NE(err("a photo of a pink circle").find("unknown shape 'pink'"), std::string::npos)
       << err("a photo of a pink circle");
   EXPECT_NE(err("a photo of a pink circle").find("or a colour ('red'"), std::string::npos);
@@ -107,7 +101,7 @@ TEST(ShapesPromptSpec, BadPromptsNameTheProblem) {
 
 TEST(ShapesPromptSpec, MetadataErrorsNameTheKey) {
   auto err = [](const json& md, bool tmpl = true) {
-    return error_of([&] { PromptSpec::from_metadata(md, tmpl); });
+    return invalid_argument_message([&] { PromptSpec::from_metadata(md, tmpl); });
   };
   const auto dog = err(json::parse(R"({"tag": "single_object", "include": [{"class": "dog", "count": 1}]})"));
   EXPECT_NE(dog.find("include[0].class: unknown shape 'dog'"), std::string::npos) << dog;
@@ -153,7 +147,7 @@ TEST(ShapesPromptSpec, PromptFileErrorsNameFileAndLine) {
   auto expect_error = [&](const std::string& bad_line, const std::string& what) {
     const auto path = dir / "prompts.jsonl";
     flowgrpo::testing::write_text_file(path, good + "\n" + good + "\n" + bad_line + "\n" + good + "\n");
-    const auto e = error_of([&] { fs::load_shapes_prompts(path); });
+    const auto e = invalid_argument_message([&] { fs::load_shapes_prompts(path); });
     EXPECT_NE(e.find(path.string() + ":3: "), std::string::npos) << e;
     EXPECT_NE(e.find(what), std::string::npos) << e;
   };

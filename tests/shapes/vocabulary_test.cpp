@@ -1,5 +1,7 @@
 #include "flowgrpo/shapes/vocabulary.h"
 
+#include "support/test_support.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,14 +13,7 @@ namespace fs = flowgrpo::shapes;
 
 namespace {
 
-std::string error_of(void (*f)()) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using flowgrpo::testing::invalid_argument_message;
 
 double distance(fs::Rgb a, fs::Rgb b) {
   const double dr = a.r - b.r, dg = a.g - b.g, db = a.b - b.b;
@@ -46,15 +41,15 @@ TEST(ShapesVocabulary, WordsRoundTrip) {
 }
 
 TEST(ShapesVocabulary, UnknownWordsListTheValidOnes) {
-  const auto shape = error_of([] { fs::parse_shape("hexagon"); });
+  const auto shape = invalid_argument_message([] { fs::parse_shape("hexagon"); });
   EXPECT_NE(shape.find("unknown shape 'hexagon'"), std::string::npos) << shape;
   EXPECT_NE(shape.find("'circle', 'square', 'triangle'"), std::string::npos) << shape;
-  const auto color = error_of([] { fs::parse_color("pink"); });
+  const auto color = invalid_argument_message([] { fs::parse_color("pink"); });
   EXPECT_NE(color.find("unknown colour 'pink'"), std::string::npos) << color;
   EXPECT_NE(color.find("'red', 'green', 'blue', 'yellow', 'purple', 'cyan'"), std::string::npos) << color;
-  const auto rel = error_of([] { fs::parse_relation("near"); });
+  const auto rel = invalid_argument_message([] { fs::parse_relation("near"); });
   EXPECT_NE(rel.find("'left of', 'right of', 'above', 'below'"), std::string::npos) << rel;
-  const auto num = error_of([] { fs::parse_number_word("five"); });
+  const auto num = invalid_argument_message([] { fs::parse_number_word("five"); });
   EXPECT_NE(num.find("'one', 'two', 'three', 'four'"), std::string::npos) << num;
   EXPECT_THROW(fs::number_word(0), std::invalid_argument);
   EXPECT_THROW(fs::number_word(5), std::invalid_argument);

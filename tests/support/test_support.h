@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 namespace flowgrpo::testing {
@@ -31,6 +32,17 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// The message of the std::invalid_argument that `f()` throws; "" when it throws none.
+template <class F>
+std::string invalid_argument_message(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
 
 /// Largest |a - b| over all elements (computed in float64); shapes must match.
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);

@@ -77,13 +77,9 @@ std::vector<int64_t> row(const torch::Tensor& t, int64_t i) {
 
 template <class F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
+  auto message = flowgrpo::testing::invalid_argument_message(std::forward<F>(f));
+  if (message.empty()) ADD_FAILURE() << "expected std::invalid_argument";
+  return message;
 }
 
 TEST(ClipTokenizer, LoadsTheRealVocabulary) {
