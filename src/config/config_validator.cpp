@@ -170,6 +170,11 @@ void check_train(const TrainConfig& t, Checker& check) {
   check.in_range("train.ema_max_decay", t.ema_max_decay, 0, false, 1, true);
   check.at_least("train.save_freq", t.save_freq, 0, "0 = never save");
   check.at_least("train.eval_freq", t.eval_freq, 0, "0 = never evaluate");
+  if (t.gradient_noise_scale && t.gradient_accumulation_steps < 2)
+    check.add(
+        "train.gradient_noise_scale: needs train.gradient_accumulation_steps >= 2 (it compares the "
+        "micro-batches of one optimizer step), found " +
+        std::to_string(t.gradient_accumulation_steps));
 }
 
 void check_reward(const std::vector<RewardWeight>& rewards, Checker& check) {

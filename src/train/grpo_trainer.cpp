@@ -138,6 +138,10 @@ GrpoTrainer::GrpoTrainer(Inputs inputs)
     o.update_every = c.train.ema_update_every;
     ema_ = std::make_unique<rl::Ema>(params_, o);
   }
+  if (c.train.gradient_noise_scale)
+    // A micro-batch's mean gradient enters .grad with weight 1 / accumulation steps
+    // (the loss is scaled by 1 / (accumulation steps × trained timesteps)).
+    gradient_noise_ = std::make_unique<rl::GradientNoiseEstimator>(1.0 / c.train.gradient_accumulation_steps);
   torch::NoGradGuard no_grad;
   negative_one_ = in_.pipeline.encode_prompts({""}).detach();
 }
@@ -396,7 +400,16 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
                                cond,
                                neg};
         grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options, step_metrics);
-        if (++backward_count_ % sync_every == 0) optimizer_step(step_metrics, metrics);
+        const bool sync = ++backward_count_ % sync_every == 0;
+        if (gradient_noise_) {
+          if (j == T - 1) gradient_noise_->end_micro_batch(params_, micro);
+          if (sync)
+            if (const auto e = gradient_noise_->end_step(params_)) {
+              step_metrics.add("gns_grad_sq", e->grad_sq);
+              step_metrics.add("gns_trace", e->trace);
+            }
+        }
+        if (sync) optimizer_step(step_metrics, metrics);
       }
       if (ema_) ema_->step(params_, global_step_);
     }
@@ -407,6 +420,11 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
     for (const auto& [k, v] : s.items())
       if (k != "global_step" && v.is_number()) epoch_means.add(k, v.get<double>());
   for (const auto& [k, v] : epoch_means.means()) metrics[k] = number(v);
+  if (epoch_means.contains("gns_trace") && epoch_means.contains("gns_grad_sq")) {
+    // The ratio of the epoch's means: one step's |G|² estimate is too noisy to divide by.
+    const auto b = rl::gradient_noise_scale(epoch_means.mean("gns_trace"), epoch_means.mean("gns_grad_sq"));
+    metrics["grad_noise_scale"] = b ? number(*b) : nlohmann::json(nullptr);
+  }
   metrics["time_train_s"] = clock.seconds();
 }
 
@@ -494,12 +512,17 @@ void GrpoTrainer::log_epoch(const nlohmann::json& m) {
   std::string tags;
   for (const auto& [tag, v] : m["reward_by_tag"].items())
     if (v.is_number()) tags += fmt::format(" {}={:.3f}", tag, v.get<double>());
+  std::string noise_scale;
+  if (m.contains("grad_noise_scale"))
+    noise_scale = m["grad_noise_scale"].is_number()
+                      ? fmt::format(" noise-scale {:.0f}", m["grad_noise_scale"].get<double>())
+                      : std::string(" noise-scale n/a");
   log::get("train")->info(
       "epoch {} step {}: reward {:.4f}{} | zero_std {:.2f} kept {} | approx_kl {:.3g} clipfrac {:.3f} loss "
-      "{:.4g} | "
+      "{:.4g}{} | "
       "sample {:.1f}s reward-wait {:.1f}s train {:.1f}s",
       m["epoch"].get<int64_t>(), global_step_, get("reward"), tags, get("zero_std_ratio"),
-      m.value("kept_samples", int64_t{0}), get("approx_kl"), get("clipfrac"), get("loss"),
+      m.value("kept_samples", int64_t{0}), get("approx_kl"), get("clipfrac"), get("loss"), noise_scale,
       get("time_sampling_s"), get("time_reward_wait_s"), get("time_train_s"));
 }
 

@@ -98,6 +98,12 @@ TEST(ConfigValidator, RangeChecksNameKeyValueAndRange) {
   expect_problem([](auto& c) { c.train.beta = -0.1; }, {"train.beta = -0.1: must be >= 0 and finite"});
   expect_problem([](auto& c) { c.train.ema_max_decay = 1; }, {"train.ema_max_decay = 1: must be in [0, 1)"});
   expect_problem([](auto& c) { c.train.ema_update_every = 0; }, {"train.ema_update_every = 0: must be >= 1"});
+  expect_problem(
+      [](auto& c) {
+        c.train.gradient_noise_scale = true;
+        c.train.gradient_accumulation_steps = 1;
+      },
+      {"train.gradient_noise_scale: needs train.gradient_accumulation_steps >= 2", "found 1"});
   expect_problem([](auto& c) { c.train.save_freq = -1; },
                  {"train.save_freq = -1: must be >= 0 (0 = never save)"});
   expect_problem([](auto& c) { c.model.lora.rank = 0; }, {"model.lora.rank = 0: must be >= 1"});

@@ -174,6 +174,31 @@ TEST(GrpoTrainer, FirstOptimizerStepIsOnPolicy) {
   EXPECT_EQ(trainer.global_step(), 1);
 }
 
+TEST(GrpoTrainer, GradientNoiseScaleIsLoggedWithoutChangingTraining) {
+  TempDir plain_dir, watched_dir;
+  auto config = tiny_config(2);
+  config.train.gradient_accumulation_steps = 2;
+  const auto plain = train(config, plain_dir.path());
+  config.train.gradient_noise_scale = true;
+  const auto watched = train(config, watched_dir.path());
+  ASSERT_EQ(watched.metrics.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    const auto& m = watched.metrics[e];
+    ASSERT_TRUE(m.contains("gns_trace") && m.contains("gns_grad_sq") && m.contains("grad_noise_scale"))
+        << m.dump();
+    const double trace = m["gns_trace"].get<double>(), grad_sq = m["gns_grad_sq"].get<double>();
+    EXPECT_GT(trace, 0.0);
+    if (grad_sq > 0)
+      EXPECT_DOUBLE_EQ(m["grad_noise_scale"].get<double>(), trace / grad_sq);
+    else
+      EXPECT_TRUE(m["grad_noise_scale"].is_null());
+    EXPECT_FALSE(plain.metrics[e].contains("gns_trace"));
+    EXPECT_EQ(plain.metrics[e]["loss"], m["loss"]) << "epoch " << e;
+  }
+  // A diagnostic only: the adapter is bit-identical with and without it.
+  for (const auto& [name, t] : plain.lora) EXPECT_TRUE(torch::equal(t, watched.lora.at(name))) << name;
+}
+
 TEST(GrpoTrainer, CheckpointHoldsPeftAdapterAndRefusesAnotherModel) {
   TempDir dir;
   train(tiny_config(1), dir.path());

@@ -171,6 +171,9 @@ struct TrainConfig {
   double ema_max_decay = 0.9;           ///< decay = min((1 + step) / (10 + step), ema_max_decay).
   int save_freq = 60;                   ///< Checkpoint every this many epochs; 0 = never.
   int eval_freq = 60;                   ///< Evaluate every this many epochs (epoch 0 included); 0 = never.
+  /// Log the gradient noise scale from the micro-batches of each optimizer step
+  /// (rl/gradient_noise.h); needs gradient_accumulation_steps >= 2.
+  bool gradient_noise_scale = false;
 };
 
 /// One entry of the `reward` map.

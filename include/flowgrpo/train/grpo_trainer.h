@@ -21,6 +21,7 @@
 #include "flowgrpo/models/text_to_image_pipeline.h"
 #include "flowgrpo/rewards/reward.h"
 #include "flowgrpo/rl/ema.h"
+#include "flowgrpo/rl/gradient_noise.h"
 #include "flowgrpo/rl/metrics.h"
 #include "flowgrpo/rl/stat_tracker.h"
 #include "flowgrpo/sampling/rollout.h"
@@ -99,6 +100,7 @@ class GrpoTrainer {
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<rl::Ema> ema_;
+  std::unique_ptr<rl::GradientNoiseEstimator> gradient_noise_;  ///< train.gradient_noise_scale
   rl::PerPromptStatTracker stat_tracker_;
   data::KRepeatSampler sampler_;
   sampling::Conditioning negative_one_;
