@@ -41,12 +41,12 @@ void GradientNoiseEstimator::end_micro_batch(const std::vector<torch::Tensor>& p
   previous_ = std::move(current);
 }
 
-std::optional<GradientNoiseEstimate> GradientNoiseEstimator::end_step(
-    const std::vector<torch::Tensor>& parameters) {
+std::optional<GradientNoiseEstimate> GradientNoiseEstimator::end_step() {
   std::optional<GradientNoiseEstimate> out;
   const auto m = static_cast<int64_t>(squared_norms_.size());
   if (m >= 2) {
-    const double total_sq = flat_gradient(parameters).pow(2).sum().item<double>();
+    // previous_ is the accumulated gradient, i.e. the sum of the micro-batches' ones.
+    const double total_sq = previous_.pow(2).sum().item<double>();
     double sum_sq = 0;
     for (double s : squared_norms_) sum_sq += s;
     const double md = static_cast<double>(m);

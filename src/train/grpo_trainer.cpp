@@ -404,7 +404,7 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
         if (gradient_noise_) {
           if (j == T - 1) gradient_noise_->end_micro_batch(params_, micro);
           if (sync)
-            if (const auto e = gradient_noise_->end_step(params_)) {
+            if (const auto e = gradient_noise_->end_step()) {
               step_metrics.add("gns_grad_sq", e->grad_sq);
               step_metrics.add("gns_trace", e->trace);
             }

@@ -29,7 +29,7 @@ TEST(GradientNoise, TwoMicroBatchesByHand) {
     est.end_micro_batch(params, 3);
     accumulate(params[0], torch::tensor({0.0f, 1.0f}), 1.0);
     est.end_micro_batch(params, 3);
-    const auto e = est.end_step(params);
+    const auto e = est.end_step();
     ASSERT_TRUE(e.has_value());
     EXPECT_NEAR(e->grad_sq, 0.0, 1e-12);  // (|(1,1)|² − 2) / 2
     EXPECT_NEAR(e->trace, 3.0, 1e-12);    // 3 · (1 − 0)
@@ -42,7 +42,7 @@ TEST(GradientNoise, TwoMicroBatchesByHand) {
     est.end_micro_batch(params, 4);
     accumulate(params[0], torch::tensor({2.0f, 0.0f}), 0.5);
     est.end_micro_batch(params, 4);
-    const auto e = est.end_step(params);
+    const auto e = est.end_step();
     ASSERT_TRUE(e.has_value());
     EXPECT_NEAR(e->grad_sq, 4.0, 1e-9);
     EXPECT_NEAR(e->trace, 0.0, 1e-9);
@@ -69,7 +69,7 @@ TEST(GradientNoise, RecoversSignalAndNoiseOfSyntheticGradients) {
       accumulate(params[0], g, weight);
       est.end_micro_batch(params, n);
     }
-    const auto e = est.end_step(params);
+    const auto e = est.end_step();
     ASSERT_TRUE(e.has_value());
     sum_grad_sq += e->grad_sq;
     sum_trace += e->trace;
@@ -87,7 +87,7 @@ TEST(GradientNoise, NeedsTwoMicroBatches) {
   rl::GradientNoiseEstimator est;
   accumulate(params[0], torch::ones({3}), 1.0);
   est.end_micro_batch(params, 2);
-  EXPECT_FALSE(est.end_step(params).has_value());  // one micro-batch: no pair
+  EXPECT_FALSE(est.end_step().has_value());  // one micro-batch: no pair
   EXPECT_EQ(est.micro_batches(), 0);
   params[0].mutable_grad().zero_();
   // Micro-batches of different sizes: |g1|² = 3, |g2|² = 3, g1·g2 = 3 → |G|² = 3, tr Σ = 0.
@@ -95,7 +95,7 @@ TEST(GradientNoise, NeedsTwoMicroBatches) {
   est.end_micro_batch(params, 2);
   accumulate(params[0], torch::ones({3}), 1.0);
   est.end_micro_batch(params, 5);
-  const auto mixed = est.end_step(params);
+  const auto mixed = est.end_step();
   ASSERT_TRUE(mixed.has_value());
   EXPECT_NEAR(mixed->grad_sq, 3.0, 1e-9);
   EXPECT_NEAR(mixed->trace, 0.0, 1e-9);

@@ -41,10 +41,10 @@ class GradientNoiseEstimator {
   /// @throws std::invalid_argument on a non-positive batch size or a changed parameter list.
   void end_micro_batch(const std::vector<torch::Tensor>& parameters, int64_t batch_size);
 
-  /// Call before the optimizer step consumes (all-reduces, clips, zeroes) the gradients.
-  /// Returns the step's estimate when it had at least two micro-batches (of any sizes:
+  /// Call at the optimizer step, after the step's last end_micro_batch. Returns the
+  /// step's estimate when it had at least two micro-batches (of any sizes:
   /// tr Σ ≈ mean_k n_k (|g_k|² − |G|²)), and starts the next step.
-  std::optional<GradientNoiseEstimate> end_step(const std::vector<torch::Tensor>& parameters);
+  std::optional<GradientNoiseEstimate> end_step();
 
   /// Number of micro-batches seen since the last end_step.
   int64_t micro_batches() const { return static_cast<int64_t>(squared_norms_.size()); }
