@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine, configures, builds and runs the test suite.
+# Sets up a fresh Debian 12 machine (scripts/setup.sh --with-reference), configures, builds
+# and runs the test suite.
 #   ./scripts/test.sh              the whole suite
 #   FLOWGRPO_TEST_LABELS=quick ./scripts/test.sh    skip tests labelled `slow`
 #   BUILD_DIR=build-debug CMAKE_BUILD_TYPE=Debug ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup.sh
+./scripts/setup.sh --with-reference  # Debian packages, .venv with torch 2.13 and the Python reference stack
 
 build_dir=${BUILD_DIR:-build}
 build_type=${CMAKE_BUILD_TYPE:-Release}

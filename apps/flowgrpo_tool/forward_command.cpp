@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/models/lora.h"
 #include "flowgrpo/models/sd3_transformer.h"
 
 #include <memory>
@@ -22,7 +23,7 @@ torch::Dtype parse_compute_dtype(const std::string& s) {
 
 Command add_forward_command(CLI::App& app) {
   struct Options {
-    std::string model, component = "transformer", input, output, dtype = "float32", device = "cpu";
+    std::string model, component = "transformer", input, output, lora, dtype = "float32", device = "cpu";
   };
   auto o = std::make_shared<Options>();
   app.add_option("--model", o->model, "diffusers pipeline folder (DIR/transformer/) or component folder")
@@ -34,6 +35,9 @@ Command add_forward_command(CLI::App& app) {
                  "pooled_projections [B,P], timestep [B] (0-1000)")
       ->required();
   app.add_option("--output", o->output, "safetensors to write: sample [B,C,H,W] (float32)")->required();
+  app.add_option("--lora", o->lora,
+                 "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors), e.g. "
+                 "a checkpoint's lora/ written by flowgrpo-train, applied to the transformer");
   app.add_option("--dtype", o->dtype, "compute dtype: float32, bfloat16 or float16");
   app.add_option("--device", o->device, "cpu or cuda[:N]");
   return [o]() {
@@ -44,6 +48,10 @@ Command add_forward_command(CLI::App& app) {
       if (in.count(name) == 0)
         throw std::invalid_argument(o->input + ": missing tensor '" + std::string(name) + "'");
     auto model = models::SD3Transformer::from_pretrained(o->model, {dtype, device});
+    if (!o->lora.empty()) {
+      models::load_lora_adapter(*model, o->lora);
+      model->to(device, dtype);
+    }
     model->eval();
     torch::NoGradGuard no_grad;
     auto prepare = [&](const char* name) { return in.at(name).to(device, dtype); };

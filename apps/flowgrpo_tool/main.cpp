@@ -3,7 +3,7 @@
 #include "commands.h"
 
 #include "flowgrpo/common/process.h"
-#include "flowgrpo/compat.h"
+#include "flowgrpo/common/build_info.h"
 
 #include <map>
 
@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-tool", [&] {
     CLI::App app{"flowgrpo-tool: check flowgrpo's numerics against the Python reference, inspect weights"};
-    app.set_version_flag("--version", flowgrpo::compat::build_info());
+    app.set_version_flag("--version", flowgrpo::build_info());
     app.require_subcommand(1);
     std::map<CLI::App*, flowgrpo::tool::Command> commands;
     auto add = [&](const char* name, const char* help, auto adder) {

@@ -1,7 +1,7 @@
 // flowgrpo-train: Flow-GRPO fine-tuning. Single process, or one process per GPU
 // under torchrun (RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT).
 #include "flowgrpo/common/process.h"
-#include "flowgrpo/compat.h"
+#include "flowgrpo/common/build_info.h"
 #include "flowgrpo/config/cli_options.h"
 #include "flowgrpo/config/config_validator.h"
 #include "flowgrpo/dist/communicator.h"
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     ft::configure_logging(config, comm->rank(), comm->world_size());
     flowgrpo::set_torch_threads(threads);
     auto log = flowgrpo::log::get("train");
-    log->info("{} | {}", flowgrpo::compat::build_info(), comm->description());
+    log->info("{} | {}", flowgrpo::build_info(), comm->description());
 
     auto pipeline = ft::load_pipeline(config, ft::default_device());
     const auto train_prompts = ft::load_prompts(config, config.data.train_prompts);

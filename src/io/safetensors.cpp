@@ -1,4 +1,5 @@
 #include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/common/shape_string.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/log/logging.h"
@@ -38,15 +39,6 @@ constexpr uint64_t kLengthPrefix = 8;
 
 std::string errno_text(int error) {
   return std::strerror(error);
-}
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ",";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
 }
 
 /// A read-only private mapping of a whole file. munmap on destruction.

@@ -1,4 +1,5 @@
 #include "flowgrpo/io/state_dict.h"
+#include "flowgrpo/common/shape_string.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/log/logging.h"
@@ -21,15 +22,6 @@ struct SourceEntry {
 };
 
 using Fetch = std::function<torch::Tensor(const std::string&)>;
-
-std::string shape_string(c10::IntArrayRef shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ",";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
 
 /// Safetensors spelling where there is one, so file and model read alike.
 std::string dtype_name(torch::ScalarType type) {

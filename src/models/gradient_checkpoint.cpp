@@ -1,5 +1,6 @@
 #include "flowgrpo/models/gradient_checkpoint.h"
 
+#include "flowgrpo/common/autocast.h"
 #include "flowgrpo/compat.h"
 
 #include <ATen/autocast_mode.h>
@@ -21,7 +22,7 @@ struct AutocastState {
   c10::ScalarType dtype;
 
   static AutocastState capture(c10::DeviceType device) {
-    return {device, compat::autocast_enabled(device), compat::autocast_dtype(device)};
+    return {device, autocast_enabled(device), autocast_dtype(device)};
   }
 };
 
@@ -52,8 +53,8 @@ struct CheckpointBackward : public torch::autograd::Node {
           "gradient checkpoint: backward through the graph a second time (use retain_graph=true the first "
           "time)");
     torch::AutoGradMode grad_mode(true);
-    compat::AutocastGuard cpu_guard(c10::DeviceType::CPU, cpu_autocast.dtype, cpu_autocast.enabled);
-    std::optional<compat::AutocastGuard> cuda_guard;
+    AutocastGuard cpu_guard(c10::DeviceType::CPU, cpu_autocast.dtype, cpu_autocast.enabled);
+    std::optional<AutocastGuard> cuda_guard;
 #if FLOWGRPO_WITH_CUDA
     cuda_guard.emplace(c10::DeviceType::CUDA, cuda_autocast.dtype, cuda_autocast.enabled);
 #endif
@@ -117,7 +118,7 @@ std::vector<torch::Tensor> checkpoint(const CheckpointFunction& fn, const std::v
     outputs = fn(inputs);
   }
 
-  std::shared_ptr<CheckpointBackward> node(new CheckpointBackward(), torch::autograd::deleteNode);
+  auto node = compat::make_autograd_node<CheckpointBackward>();
   node->fn = fn;
   node->num_forward_outputs = outputs.size();
   node->cpu_autocast = AutocastState::capture(c10::DeviceType::CPU);

@@ -20,9 +20,6 @@ Impl& child_as(const torch::nn::Module& parent, const std::string& name) {
   return *m;
 }
 
-void put(ActivationRecord* record, const std::string& name, const torch::Tensor& t) {
-  if (record != nullptr && t.defined()) (*record)[name] = t.detach();
-}
 }  // namespace
 
 JointTransformerBlockImpl::JointTransformerBlockImpl(const JointTransformerBlockOptions& o) : options_(o) {
@@ -73,37 +70,37 @@ std::pair<torch::Tensor, torch::Tensor> JointTransformerBlockImpl::forward(
   }
   if (record != nullptr) {
     const torch::Tensor outs[] = {norm_x, gate_msa, shift_mlp, scale_mlp, gate_mlp, norm_x2, gate_msa2};
-    for (int i = 0; i < 7; ++i) put(record, prefix + "norm1." + std::to_string(i), outs[i]);
+    for (int i = 0; i < 7; ++i) record_activation(record, prefix + "norm1." + std::to_string(i), outs[i]);
   }
 
   torch::Tensor norm_c, c_gate_msa, c_shift_mlp, c_scale_mlp, c_gate_mlp;
   if (options_.context_pre_only) {
     norm_c =
         child_as<AdaLayerNormContinuousImpl>(*this, "norm1_context").forward(encoder_hidden_states, temb);
-    put(record, prefix + "norm1_context", norm_c);
+    record_activation(record, prefix + "norm1_context", norm_c);
   } else {
     auto n = child_as<AdaLayerNormZeroImpl>(*this, "norm1_context").forward(encoder_hidden_states, temb);
     norm_c = n.x, c_gate_msa = n.gate_msa, c_shift_mlp = n.shift_mlp, c_scale_mlp = n.scale_mlp;
     c_gate_mlp = n.gate_mlp;
     if (record != nullptr) {
       const torch::Tensor outs[] = {norm_c, c_gate_msa, c_shift_mlp, c_scale_mlp, c_gate_mlp};
-      for (int i = 0; i < 5; ++i) put(record, prefix + "norm1_context." + std::to_string(i), outs[i]);
+      for (int i = 0; i < 5; ++i) record_activation(record, prefix + "norm1_context." + std::to_string(i), outs[i]);
     }
   }
 
   auto [attn_x, attn_c] = child_as<AttentionImpl>(*this, "attn").forward_joint(norm_x, norm_c);
-  put(record, prefix + "attn.0", attn_x);
-  put(record, prefix + "attn.1", attn_c);
+  record_activation(record, prefix + "attn.0", attn_x);
+  record_activation(record, prefix + "attn.1", attn_c);
 
   auto x = hidden_states + gate_msa.unsqueeze(1) * attn_x;
   if (options_.use_dual_attention) {
     auto attn2 = child_as<AttentionImpl>(*this, "attn2").forward(norm_x2);
-    put(record, prefix + "attn2", attn2);
+    record_activation(record, prefix + "attn2", attn2);
     x = x + gate_msa2.unsqueeze(1) * attn2;
   }
   auto nx = layer_norm_no_affine(x, kEps) * (1 + scale_mlp.unsqueeze(1)) + shift_mlp.unsqueeze(1);
   auto ff = child_as<FeedForwardImpl>(*this, "ff").forward(nx);
-  put(record, prefix + "ff", ff);
+  record_activation(record, prefix + "ff", ff);
   x = x + gate_mlp.unsqueeze(1) * ff;
 
   torch::Tensor c;
@@ -111,7 +108,7 @@ std::pair<torch::Tensor, torch::Tensor> JointTransformerBlockImpl::forward(
     c = encoder_hidden_states + c_gate_msa.unsqueeze(1) * attn_c;
     auto nc = layer_norm_no_affine(c, kEps) * (1 + c_scale_mlp.unsqueeze(1)) + c_shift_mlp.unsqueeze(1);
     auto ffc = child_as<FeedForwardImpl>(*this, "ff_context").forward(nc);
-    put(record, prefix + "ff_context", ffc);
+    record_activation(record, prefix + "ff_context", ffc);
     c = c + c_gate_mlp.unsqueeze(1) * ffc;
   }
   return {c, x};

@@ -1,4 +1,6 @@
 #include "flowgrpo/models/lora.h"
+#include "flowgrpo/io/text_file.h"
+#include "flowgrpo/common/shape_string.h"
 
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/log/logging.h"
@@ -22,14 +24,6 @@ namespace {
 constexpr const char* kPeftPrefix = "base_model.model.";
 constexpr const char* kConfigFile = "adapter_config.json";
 constexpr const char* kWeightsFile = "adapter_model.safetensors";
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? "," : "") << s[i];
-  os << "]";
-  return os.str();
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -348,16 +342,7 @@ void save_lora_peft(const torch::nn::Module& root, const LoRAConfig& config, con
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("save_lora_peft: cannot create " + dir.string() + ": " + ec.message());
   io::save_safetensors(dir / kWeightsFile, tensors, {{"format", "pt"}});
-  const fs::path config_path = dir / kConfigFile;
-  const fs::path tmp = dir / (std::string(kConfigFile) + ".tmp");
-  {
-    std::ofstream out(tmp);
-    out << config.to_peft_json().dump(2) << "\n";
-    if (!out) throw std::runtime_error("save_lora_peft: cannot write " + tmp.string());
-  }
-  fs::rename(tmp, config_path, ec);
-  if (ec)
-    throw std::runtime_error("save_lora_peft: cannot write " + config_path.string() + ": " + ec.message());
+  io::write_text_atomic(dir / kConfigFile, config.to_peft_json().dump(2) + "\n");
 }
 
 LoRAConfig read_lora_config(const fs::path& dir) {
@@ -429,7 +414,7 @@ void load_lora_weights(torch::nn::Module& root, const fs::path& dir_or_file) {
       if (c10::IntArrayRef(info.shape) != target.sizes()) {
         const int64_t file_r =
             info.shape.size() == 2 ? info.shape[std::string(which) == "lora_A" ? 0 : 1] : -1;
-        std::string what = k + " (file " + shape_str(info.shape) + ", model " + shape_str(target.sizes());
+        std::string what = k + " (file " + shape_string(info.shape) + ", model " + shape_string(target.sizes());
         if (file_r != layer->r())
           what += "; rank " + std::to_string(file_r) + " vs " + std::to_string(layer->r());
         mismatched.push_back(what + ")");

@@ -1,4 +1,5 @@
 #include "flowgrpo/models/sd3_transformer.h"
+#include "flowgrpo/common/shape_string.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/io/state_dict.h"
@@ -16,18 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream os;
-  os << s;
-  return os.str();
-}
-
 void check_rank(const torch::Tensor& t, const char* name, int64_t rank, const std::string& expected) {
   if (!t.defined())
     throw std::invalid_argument(std::string(name) + ": undefined tensor, expected " + expected);
   if (t.dim() != rank) {
     throw std::invalid_argument(std::string(name) + ": expected shape " + expected + ", found " +
-                                shape_str(t.sizes()));
+                                shape_string(t.sizes()));
   }
 }
 
@@ -35,12 +30,8 @@ void check_size(const torch::Tensor& t, const char* name, int64_t dim, int64_t w
                 const std::string& expected) {
   if (t.size(dim) != want) {
     throw std::invalid_argument(std::string(name) + ": expected shape " + expected + ", found " +
-                                shape_str(t.sizes()));
+                                shape_string(t.sizes()));
   }
-}
-
-void put(ActivationRecord* record, const std::string& name, const torch::Tensor& t) {
-  if (record != nullptr && t.defined()) (*record)[name] = t.detach();
 }
 
 }  // namespace
@@ -110,7 +101,7 @@ torch::Tensor SD3TransformerImpl::forward(const torch::Tensor& hidden_states,
   if (!timestep.defined() || timestep.dim() > 1 || (timestep.numel() != batch && timestep.numel() != 1)) {
     throw std::invalid_argument(
         "timestep: expected shape [" + b + "] (or one value), found " +
-        (timestep.defined() ? shape_str(timestep.sizes()) : std::string("undefined")));
+        (timestep.defined() ? shape_string(timestep.sizes()) : std::string("undefined")));
   }
   const auto t = timestep.reshape({-1}).expand({batch});
 
@@ -118,12 +109,12 @@ torch::Tensor SD3TransformerImpl::forward(const torch::Tensor& hidden_states,
   const int64_t height = hidden_states.size(2);
   const int64_t width = hidden_states.size(3);
   auto x = pos_embed->forward(hidden_states);
-  put(record, "pos_embed", x);
-  if (record != nullptr) put(record, "time_text_embed.time_proj", time_text_embed->time_proj(t));
+  record_activation(record, "pos_embed", x);
+  if (record != nullptr) record_activation(record, "time_text_embed.time_proj", time_text_embed->time_proj(t));
   auto temb = time_text_embed->forward(t, pooled_projections);
-  put(record, "time_text_embed", temb);
+  record_activation(record, "time_text_embed", temb);
   auto ctx = forward_linear(*this, "context_embedder", encoder_hidden_states);
-  put(record, "context_embedder", ctx);
+  record_activation(record, "context_embedder", ctx);
 
   const bool checkpointing = gradient_checkpointing_ && torch::GradMode::is_enabled();
   for (size_t i = 0; i < transformer_blocks->size(); ++i) {
@@ -140,14 +131,14 @@ torch::Tensor SD3TransformerImpl::forward(const torch::Tensor& hidden_states,
     } else {
       std::tie(ctx, x) = block->forward(x, ctx, temb, record, prefix);
     }
-    put(record, prefix + "0", ctx);
-    put(record, prefix + "1", x);
+    record_activation(record, prefix + "0", ctx);
+    record_activation(record, prefix + "1", x);
   }
 
   x = norm_out->forward(x, temb);
-  put(record, "norm_out", x);
+  record_activation(record, "norm_out", x);
   x = forward_linear(*this, "proj_out", x);
-  put(record, "proj_out", x);
+  record_activation(record, "proj_out", x);
 
   // Unpatchify: features are ordered (p, q, c); einsum("nhwpqc->nchpwq").
   const int64_t p = c.patch_size;

@@ -1,4 +1,5 @@
 #include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/io/safetensors.h"
@@ -17,32 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(path.string() + ": cannot open file");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(path.string() + ": invalid JSON: " + e.what());
-  }
-}
-
-// Writes text to `path` through a temporary file and a rename, so a reader never
-// sees a half-written file.
-void write_text_atomic(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error("could not write " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
 int64_t read_resolution(const fs::path& dir) {
   const auto index_path = dir / "model_index.json";
-  const auto index = read_json(index_path);
+  const auto index = io::read_json_file(index_path);
   if (!index.is_object() || index.value("_class_name", "") != "ShapesPipeline")
     throw std::invalid_argument(index_path.string() +
                                 ": not a ShapesEval model (expected \"_class_name\": \"ShapesPipeline\")");
@@ -124,20 +102,20 @@ std::unique_ptr<ShapesPipeline> ShapesPipeline::load(const fs::path& dir, torch:
 
 void ShapesPipeline::save(const fs::path& dir) const {
   const auto& tc = transformer_->config();
-  write_text_atomic(
+  io::write_text_atomic(
       dir / "model_index.json",
       nlohmann::json{{"_class_name", "ShapesPipeline"}, {"resolution", resolution_}}.dump(2) + "\n");
-  write_text_atomic(dir / "transformer" / "config.json", tc.to_json().dump(2) + "\n");
+  io::write_text_atomic(dir / "transformer" / "config.json", tc.to_json().dump(2) + "\n");
   io::TensorMap weights;
   for (const auto& [name, t] : io::state_dict(*transformer_))
     weights[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "transformer" / "diffusion_pytorch_model.safetensors", weights);
-  write_text_atomic(dir / "text_encoder" / "config.json", text_encoder_->config().to_json().dump(2) + "\n");
+  io::write_text_atomic(dir / "text_encoder" / "config.json", text_encoder_->config().to_json().dump(2) + "\n");
   io::TensorMap text;
   for (const auto& [name, t] : io::state_dict(*text_encoder_))
     text[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "text_encoder" / "model.safetensors", text);
-  write_text_atomic(
+  io::write_text_atomic(
       dir / "tokenizer" / "vocab.json",
       nlohmann::json{{"words", tokenizer_.words()}, {"max_length", tokenizer_.max_length()}}.dump(1) + "\n");
   const nlohmann::json scheduler{{"_class_name", "FlowMatchEulerDiscreteScheduler"},
@@ -148,7 +126,7 @@ void ShapesPipeline::save(const fs::path& dir) const {
                                  {"max_shift", scheduler_.max_shift},
                                  {"base_image_seq_len", scheduler_.base_image_seq_len},
                                  {"max_image_seq_len", scheduler_.max_image_seq_len}};
-  write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2) + "\n");
+  io::write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2) + "\n");
 }
 
 sampling::Conditioning ShapesPipeline::encode_prompts(const std::vector<std::string>& prompts) {

@@ -1,6 +1,6 @@
 #include "flowgrpo/models/shapes_text_encoder.h"
+#include "flowgrpo/io/text_file.h"
 
-#include "flowgrpo/compat.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/state_dict.h"
 #include "flowgrpo/io/weight_source.h"
@@ -13,16 +13,6 @@
 namespace flowgrpo::models {
 
 namespace {
-
-nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(path.string() + ": cannot open file");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(path.string() + ": invalid JSON: " + e.what());
-  }
-}
 
 }  // namespace
 
@@ -58,7 +48,7 @@ ShapesTextEncoderConfig ShapesTextEncoderConfig::from_json(const nlohmann::json&
 }
 
 ShapesTextEncoderConfig ShapesTextEncoderConfig::from_file(const std::filesystem::path& path) {
-  return from_json(read_json(path), path.string());
+  return from_json(io::read_json_file(path), path.string());
 }
 
 nlohmann::json ShapesTextEncoderConfig::to_json() const {
@@ -113,8 +103,9 @@ torch::Tensor ShapesTextEncoderLayerImpl::forward(const torch::Tensor& x) {
   const auto head_dim = d / heads_;
   auto split = [&](const torch::Tensor& t) { return t.view({b, l, heads_, head_dim}).transpose(1, 2); };
   auto h = layer_norm1(x);
-  auto a = compat::scaled_dot_product_attention(split(q_proj(h)), split(k_proj(h)), split(v_proj(h)),
-                                                1.0 / std::sqrt(static_cast<double>(head_dim)));
+  auto a = at::scaled_dot_product_attention(split(q_proj(h)), split(k_proj(h)), split(v_proj(h)),
+                                            /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/false,
+                                            1.0 / std::sqrt(static_cast<double>(head_dim)));
   auto y = x + out_proj(a.transpose(1, 2).reshape({b, l, d}));
   return y + fc2(torch::gelu(fc1(layer_norm2(y))));
 }

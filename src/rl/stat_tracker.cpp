@@ -1,4 +1,5 @@
 #include "flowgrpo/rl/stat_tracker.h"
+#include "flowgrpo/common/shape_string.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,12 +11,6 @@
 namespace flowgrpo::rl {
 
 namespace {
-
-std::string shape_string(const torch::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 
 bool all_equal(const std::vector<double>& x) {
   return std::all_of(x.begin(), x.end(), [&](double v) { return v == x.front(); });
@@ -49,7 +44,7 @@ torch::Tensor PerPromptStatTracker::update(const torch::Tensor& rewards, const t
   if (!rewards.defined() || rewards.dim() != 1)
     throw std::invalid_argument(
         "PerPromptStatTracker::update: rewards must be 1-D [N], got " +
-        (rewards.defined() ? shape_string(rewards) : std::string("an undefined tensor")));
+        (rewards.defined() ? shape_string(rewards.sizes()) : std::string("an undefined tensor")));
   if (!rewards.is_floating_point())
     throw std::invalid_argument(
         std::string("PerPromptStatTracker::update: rewards must be float32 or float64, got ") +
@@ -59,7 +54,7 @@ torch::Tensor PerPromptStatTracker::update(const torch::Tensor& rewards, const t
     throw std::invalid_argument(
         "PerPromptStatTracker::update: prompt_indices must be [" + std::to_string(n) +
         "] like rewards, got " +
-        (prompt_indices.defined() ? shape_string(prompt_indices) : std::string("undefined")));
+        (prompt_indices.defined() ? shape_string(prompt_indices.sizes()) : std::string("undefined")));
   if (prompt_indices.scalar_type() != torch::kLong && prompt_indices.scalar_type() != torch::kInt)
     throw std::invalid_argument(
         std::string("PerPromptStatTracker::update: prompt_indices must be int64 or int32, got ") +
@@ -67,7 +62,7 @@ torch::Tensor PerPromptStatTracker::update(const torch::Tensor& rewards, const t
   if (valid.defined() && (valid.dim() != 1 || valid.size(0) != n || valid.scalar_type() != torch::kBool))
     throw std::invalid_argument("PerPromptStatTracker::update: valid must be a bool tensor [" +
                                 std::to_string(n) + "], got " +
-                                std::string(c10::toString(valid.scalar_type())) + " " + shape_string(valid));
+                                std::string(c10::toString(valid.scalar_type())) + " " + shape_string(valid.sizes()));
 
   const auto r_cpu = rewards.detach().to(torch::kCPU, torch::kDouble).contiguous();
   const auto p_cpu = prompt_indices.to(torch::kCPU, torch::kLong).contiguous();

@@ -119,6 +119,13 @@ void write_file(const fs::path& path, const std::vector<PromptSpec>& specs) {
 
 }  // namespace
 
+std::vector<PromptSpec> enumerate_all_prompts() {
+  std::vector<PromptSpec> out;
+  for (auto tag : all_tags())
+    for (auto& s : enumerate_prompts(tag)) out.push_back(std::move(s));
+  return out;
+}
+
 std::vector<PromptSpec> enumerate_prompts(Tag tag) {
   std::vector<PromptSpec> out;
   switch (tag) {

@@ -1,4 +1,5 @@
 #include "flowgrpo/train/grpo_trainer.h"
+#include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/config/config_validator.h"
@@ -57,16 +58,6 @@ models::LoRAConfig lora_config_from(const config::Config& c) {
   return l;
 }
 
-void write_text_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error("could not write " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
 // Keeps the rows of a metrics.jsonl whose "epoch" is below `epoch`, rewriting the
 // file atomically; lines that are not JSON objects with an epoch are kept as they are.
 void drop_metrics_from_epoch(const fs::path& path, int64_t epoch) {
@@ -85,7 +76,7 @@ void drop_metrics_from_epoch(const fs::path& path, int64_t epoch) {
   }
   in.close();
   if (dropped == 0) return;
-  write_text_atomic(path, kept);
+  io::write_text_atomic(path, kept);
   log::get("train")->info("{}: dropped {} row(s) from epoch {} on, written after the checkpoint resumed from",
                           path.string(), dropped, epoch);
 }
@@ -560,7 +551,7 @@ fs::path GrpoTrainer::save_checkpoint() {
                                {"backward_count", backward_count_},
                                {"prompt_history", std::vector<int64_t>(history.begin(), history.end())},
                                {"model", model_identity()}};
-    write_text_atomic(tmp / "training_state" / "trainer_state.json", state.dump(1) + "\n");
+    io::write_text_atomic(tmp / "training_state" / "trainer_state.json", state.dump(1) + "\n");
     fs::remove_all(final_dir);
     fs::rename(tmp, final_dir);
     // checkpoints/latest -> checkpoint-<step>, replaced atomically.

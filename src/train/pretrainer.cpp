@@ -1,4 +1,5 @@
 #include "flowgrpo/train/pretrainer.h"
+#include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/io/safetensors.h"
@@ -24,21 +25,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // Streams of randomness per step, so that resuming needs nothing but the step.
-enum Stream : uint64_t { kDropout = 1, kSigma = 2, kNoise = 3 };
+enum PretrainStream : uint64_t { kDropout = 1, kSigma = 2, kPretrainNoise = 3 };
 
-at::Generator step_generator(int64_t seed, int64_t step, Stream stream) {
+at::Generator step_generator(int64_t seed, int64_t step, PretrainStream stream) {
   return at::detail::createCPUGenerator(
       sampling::derive_seed({static_cast<uint64_t>(seed), 0x9E7Aull, static_cast<uint64_t>(step), stream}));
-}
-
-void write_text_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error("could not write " + tmp.string());
-  }
-  fs::rename(tmp, path);
 }
 
 }  // namespace
@@ -89,7 +80,7 @@ torch::Tensor Pretrainer::loss(int64_t step, const ImageTextBatch& batch) {
   const auto u = torch::randn({n}, sigma_gen, torch::kDouble) * p.logit_normal_std + p.logit_normal_mean;
   const auto sigma = torch::sigmoid(u).to(torch::kFloat);
   const auto x0 = models::ShapesPipeline::encode_images(batch.images);
-  auto noise_gen = step_generator(config_.seed, step, kNoise);
+  auto noise_gen = step_generator(config_.seed, step, kPretrainNoise);
   const auto eps = torch::randn(x0.sizes(), noise_gen, torch::kFloat);
   const auto s = sigma.view({n, 1, 1, 1});
   const auto x_t = ((1 - s) * x0 + s * eps).to(device);
@@ -202,11 +193,11 @@ void Pretrainer::save_checkpoint() {
                        {{"num_updates", std::to_string(state.num_updates)},
                         {"last_update_step", std::to_string(state.last_update_step)}});
   torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}}.dump() + "\n");
+  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}}.dump() + "\n");
   // The folder appears under its final name only once complete.
   fs::remove_all(root / name);
   fs::rename(tmp, root / name);
-  write_text_atomic(root / "latest", name + "\n");
+  io::write_text_atomic(root / "latest", name + "\n");
   // Keep the two newest checkpoints.
   std::vector<std::pair<int64_t, fs::path>> all;
   for (const auto& e : fs::directory_iterator(root)) {

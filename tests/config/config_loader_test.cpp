@@ -16,18 +16,6 @@ using flowgrpo::testing::write_text_file;
 
 namespace {
 
-// Runs `f`, expects std::invalid_argument, and checks every fragment is in the message.
-void expect_invalid(const std::function<void()>& f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos) << "missing '" << fragment << "' in:\n" << message;
-  }
-}
-
 fc::Config from_yaml(const std::string& text) {
   return fc::config_from_yaml(text, "test.yaml");
 }
@@ -126,13 +114,13 @@ TEST(ConfigLoader, ListsReplaceInsteadOfMerging) {
 }
 
 TEST(ConfigLoader, MalformedOverrides) {
-  expect_invalid([] { fc::load_config(std::nullopt, {"sample.num_steps"}); },
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_steps"}); },
                  {"--set sample.num_steps", "KEY=VALUE"});
-  expect_invalid([] { fc::load_config(std::nullopt, {"sample..num_steps=3"}); },
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample..num_steps=3"}); },
                  {"malformed key 'sample..num_steps'"});
-  expect_invalid([] { fc::load_config(std::nullopt, {"model.lora.target_modules=[a, b"}); },
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"model.lora.target_modules=[a, b"}); },
                  {"--set model.lora.target_modules=[a, b", "not valid YAML"});
-  expect_invalid([] { fc::load_config(std::nullopt, {"include=x.yaml"}); },
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"include=x.yaml"}); },
                  {"include: only allowed in config files", "(--set include=x.yaml)"});
 }
 
@@ -165,10 +153,10 @@ TEST(ConfigLoader, IncludeCycleShowsTheChain) {
   write_text_file(dir / "c.yaml", "include: a.yaml\n");
   const std::string a = (dir / "a.yaml").string(), b = (dir / "b.yaml").string(),
                     c = (dir / "c.yaml").string();
-  expect_invalid([&] { fc::load_config(dir / "a.yaml", {}); },
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "a.yaml", {}); },
                  {"include cycle: " + a + " -> " + b + " -> " + c + " -> " + a});
   write_text_file(dir / "self.yaml", "include: self.yaml\n");
-  expect_invalid([&] { fc::load_config(dir / "self.yaml", {}); }, {"include cycle"});
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "self.yaml", {}); }, {"include cycle"});
 }
 
 TEST(ConfigLoader, DiamondIncludeIsNotACycle) {
@@ -182,21 +170,21 @@ TEST(ConfigLoader, DiamondIncludeIsNotACycle) {
 
 TEST(ConfigLoader, MissingFilesAndBadYaml) {
   TempDir dir;
-  expect_invalid([&] { fc::load_config(dir / "nope.yaml", {}); }, {"config file not found", "nope.yaml"});
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "nope.yaml", {}); }, {"config file not found", "nope.yaml"});
   write_text_file(dir / "inc.yaml", "seed: 1\ninclude: missing.yaml\n");
-  expect_invalid(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { fc::load_config(dir / "inc.yaml", {}); },
       {"config file not found", "missing.yaml", "included from " + (dir / "inc.yaml").string() + ":2"});
   write_text_file(dir / "bad.yaml", "sample:\n  num_steps: [1, 2\n");
-  expect_invalid([&] { fc::load_config(dir / "bad.yaml", {}); }, {"bad.yaml:", "invalid YAML"});
-  expect_invalid([] { from_yaml("include: 5: 6\n"); }, {"test.yaml:1:", "invalid YAML"});
-  expect_invalid([] { from_yaml("include: {a: b}\n"); }, {"include: expected a path or a list of paths"});
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "bad.yaml", {}); }, {"bad.yaml:", "invalid YAML"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("include: 5: 6\n"); }, {"test.yaml:1:", "invalid YAML"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("include: {a: b}\n"); }, {"include: expected a path or a list of paths"});
 }
 
 TEST(ConfigLoader, UnknownTopLevelKeyNamesSourceAndValidKeys) {
   TempDir dir;
   write_text_file(dir / "x.yaml", "seed: 1\nsamples:\n  num_steps: 3\n");
-  expect_invalid(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { fc::load_config(dir / "x.yaml", {}); },
       {"samples: unknown key (" + (dir / "x.yaml").string() + ":2:1)", "did you mean 'sample'?",
        "valid top-level keys: include, seed, run_name, output_dir, resume, model, data, sample, train, "
@@ -204,47 +192,47 @@ TEST(ConfigLoader, UnknownTopLevelKeyNamesSourceAndValidKeys) {
 }
 
 TEST(ConfigLoader, UnknownNestedKeyNamesPathSourceAndValidKeys) {
-  expect_invalid([] { from_yaml("model:\n  lora:\n    rnak: 3\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    rnak: 3\n"); },
                  {"model.lora.rnak: unknown key (test.yaml:3:5)", "did you mean 'rank'?",
                   "valid keys in 'model.lora': enabled, rank, alpha, target_modules, init, path"});
-  expect_invalid([] { from_yaml("sample:\n  include: x.yaml\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  include: x.yaml\n"); },
                  {"sample.include: unknown key", "valid keys in 'sample': num_steps,"});
 }
 
 TEST(ConfigLoader, UnknownKeyViaSetFails) {
-  expect_invalid([] { fc::load_config(std::nullopt, {"sample.num_step=3"}); },
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_step=3"}); },
                  {"sample.num_step: unknown key (--set sample.num_step=3)", "did you mean 'num_steps'?",
                   "valid keys in 'sample': "});
-  expect_invalid([] { fc::load_config(std::nullopt, {"sample.num_steps.x=3"}); },
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_steps.x=3"}); },
                  {"sample.num_steps: expected an integer, found a mapping (--set sample.num_steps.x=3)"});
 }
 
 TEST(ConfigLoader, TypeErrorsNameKeyValueAndPosition) {
-  expect_invalid([] { from_yaml("sample:\n  num_steps: ten\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: ten\n"); },
                  {"sample.num_steps: expected an integer, found 'ten' (test.yaml:2:14)"});
-  expect_invalid([] { from_yaml("sample:\n  num_steps: 1.5\n"); }, {"expected an integer, found '1.5'"});
-  expect_invalid([] { from_yaml("sample:\n  num_steps: 99999999999\n"); }, {"out of range"});
-  expect_invalid([] { from_yaml("sample:\n  noise_level: high\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: 1.5\n"); }, {"expected an integer, found '1.5'"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: 99999999999\n"); }, {"out of range"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  noise_level: high\n"); },
                  {"sample.noise_level: expected a number, found 'high'"});
-  expect_invalid([] { from_yaml("train:\n  cfg: maybe\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("train:\n  cfg: maybe\n"); },
                  {"train.cfg: expected true or false, found 'maybe'"});
-  expect_invalid([] { from_yaml("model:\n  lora:\n    target_modules: attn.to_q\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    target_modules: attn.to_q\n"); },
                  {"model.lora.target_modules: expected a list of strings, found 'attn.to_q'"});
-  expect_invalid([] { from_yaml("sample:\n  sde_window_range: [0, 1, 2]\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  sde_window_range: [0, 1, 2]\n"); },
                  {"sample.sde_window_range: expected a list of 2 integers like [0, 5], found a list of 3"});
-  expect_invalid([] { from_yaml("sample: 3\n"); }, {"sample: expected a mapping of keys, found '3'"});
-  expect_invalid([] { from_yaml("run_name: [a]\n"); }, {"run_name: expected a string, found a list"});
-  expect_invalid([] { fc::load_config(std::nullopt, {"sample.num_steps=ten"}); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample: 3\n"); }, {"sample: expected a mapping of keys, found '3'"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("run_name: [a]\n"); }, {"run_name: expected a string, found a list"});
+  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_steps=ten"}); },
                  {"sample.num_steps: expected an integer, found 'ten' (--set sample.num_steps=ten)"});
 }
 
 TEST(ConfigLoader, AllLoadErrorsAreReportedTogether) {
-  expect_invalid([] { from_yaml("sample:\n  num_steps: ten\n  bogus: 1\ntrain:\n  beta: x\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: ten\n  bogus: 1\ntrain:\n  beta: x\n"); },
                  {"3 configuration errors", "sample.num_steps", "sample.bogus", "train.beta"});
 }
 
 TEST(ConfigLoader, DuplicateKeysAreRejected) {
-  expect_invalid([] { from_yaml("seed: 1\nseed: 2\n"); }, {"seed: key appears twice (test.yaml:2:1)"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("seed: 1\nseed: 2\n"); }, {"seed: key appears twice (test.yaml:2:1)"});
 }
 
 TEST(ConfigLoader, ScalarSpellings) {
@@ -264,16 +252,16 @@ TEST(ConfigLoader, ScalarSpellings) {
 }
 
 TEST(ConfigLoader, EnumParseErrorsListValidValues) {
-  expect_invalid([] { from_yaml("sample:\n  sde_type: ode\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  sde_type: ode\n"); },
                  {"sample.sde_type: unknown SDE type 'ode'; valid: sde, cps (test.yaml:2:13)"});
-  expect_invalid([] { from_yaml("model:\n  type: sdxl\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  type: sdxl\n"); },
                  {"unknown model type 'sdxl'; valid: sd3, flux"});
-  expect_invalid([] { from_yaml("model:\n  dtype: int8\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  dtype: int8\n"); },
                  {"unknown dtype 'int8'; valid: float32, bfloat16, float16"});
-  expect_invalid([] { from_yaml("data:\n  format: csv\n"); }, {"valid: geneval, text"});
-  expect_invalid([] { from_yaml("model:\n  lora:\n    init: zeros\n"); }, {"valid: gaussian, kaiming"});
-  expect_invalid([] { from_yaml("dist:\n  backend: mpi\n"); }, {"valid: auto, gloo, nccl, none"});
-  expect_invalid([] { from_yaml("logging:\n  level: loud\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("data:\n  format: csv\n"); }, {"valid: geneval, text"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    init: zeros\n"); }, {"valid: gaussian, kaiming"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("dist:\n  backend: mpi\n"); }, {"valid: auto, gloo, nccl, none"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("logging:\n  level: loud\n"); },
                  {"logging.level:", "'loud'", "trace, debug, info, warn, error, off"});
 }
 
@@ -292,7 +280,7 @@ TEST(ConfigEnums, RoundTripAndAliases) {
   for (auto b :
        {fc::DistBackend::kAuto, fc::DistBackend::kGloo, fc::DistBackend::kNccl, fc::DistBackend::kNone})
     EXPECT_EQ(fc::parse_dist_backend(fc::to_string(b)), b);
-  expect_invalid([] { fc::parse_sde_type("ode"); }, {"unknown SDE type 'ode'; valid: sde, cps"});
+  flowgrpo::testing::expect_invalid_argument([] { fc::parse_sde_type("ode"); }, {"unknown SDE type 'ode'; valid: sde, cps"});
 }
 
 TEST(ConfigRewards, OrderIsKeptAndNullRemovesAnEntry) {
@@ -311,11 +299,11 @@ TEST(ConfigRewards, OrderIsKeptAndNullRemovesAnEntry) {
 }
 
 TEST(ConfigRewards, BadWeightsAndShapes) {
-  expect_invalid([] { from_yaml("reward:\n  geneval: lots\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward:\n  geneval: lots\n"); },
                  {"reward.geneval: expected a number, found 'lots' (the reward's weight) (test.yaml:2:12)"});
-  expect_invalid([] { from_yaml("reward: [geneval]\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward: [geneval]\n"); },
                  {"reward: expected a mapping of reward name to weight, e.g. {geneval: 1.0}, found a list"});
-  expect_invalid([] { from_yaml("reward:\n  a: 1\n  a: 2\n"); }, {"reward.a: reward appears twice"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward:\n  a: 1\n  a: 2\n"); }, {"reward.a: reward appears twice"});
   // Non-finite weights load (so the validator can name them) but do not validate; see the validator tests.
   EXPECT_TRUE(std::isnan(from_yaml("reward:\n  a: .nan\n").reward[0].weight));
 }
@@ -429,6 +417,6 @@ TEST(ConfigRewardOptions, MergeKeyByKeyKeepTypesAndRoundTrip) {
 }
 
 TEST(ConfigRewardOptions, MustBeMappings) {
-  expect_invalid([] { from_yaml("reward_options: [geneval]\n"); },
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward_options: [geneval]\n"); },
                  {"reward_options: expected a mapping", "found a list"});
 }

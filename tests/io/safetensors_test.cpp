@@ -226,9 +226,7 @@ TEST(Safetensors, OverwriteIsAtomicReplacementNotInPlaceRewrite) {
 // ---------------------------------------------------------------------------
 
 TEST(Safetensors, PythonReaderAgreesWithWriter) {
-  if (flowgrpo::testing::run_command("python3 -c 'import json, struct'").exit_code != 0) {
-    GTEST_SKIP() << "python3 not available";
-  }
+  FLOWGRPO_REQUIRE_PYTHON("json struct");
   TempDir dir;
   const TensorMap tensors = every_dtype();
   const std::map<std::string, std::string> metadata{{"format", "pt"}, {"ünï", "cødé"}};
@@ -256,7 +254,7 @@ TEST(Safetensors, PythonReaderAgreesWithWriter) {
   flowgrpo::testing::write_text_file(dir / "expected.json", expected.dump());
 
   const fs::path script = fs::path(FLOWGRPO_SOURCE_DIR) / "tests" / "io" / "check_safetensors.py";
-  const auto result = flowgrpo::testing::run_command("python3 '" + script.string() + "' '" +
+  const auto result = flowgrpo::testing::run_command(flowgrpo::testing::python() + " '" + script.string() + "' '" +
                                                      (dir / "all.safetensors").string() + "' '" +
                                                      (dir / "expected.json").string() + "'");
   EXPECT_EQ(result.exit_code, 0) << result.output;

@@ -64,22 +64,6 @@ void expect_unchanged(const torch::nn::Module& m, const TensorMap& before) {
     EXPECT_TRUE(torch::equal(t, before.at(name))) << name << " modified";
 }
 
-/// Expects `f` to throw std::invalid_argument containing every needle; returns the message.
-template <class F>
-std::string expect_invalid(F&& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const auto& needle : needles) {
-      EXPECT_NE(msg.find(needle), std::string::npos) << "'" << needle << "' not in: " << msg;
-    }
-    return msg;
-  }
-  return {};
-}
-
 TEST(StateDict, ListsParametersAndBuffersByDottedName) {
   Net net;
   const TensorMap sd = state_dict(*net);
@@ -121,7 +105,7 @@ TEST(StateDict, AllProblemsInOneErrorAndNothingCopied) {
   save_safetensors(dir / "bad.safetensors", state);
   Net net;
   const TensorMap before = snapshot(*net);
-  expect_invalid([&] { load_state_dict(*net, WeightSource::open(dir / "bad.safetensors")); },
+  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, WeightSource::open(dir / "bad.safetensors")); },
                  {"loading weights from " + (dir / "bad.safetensors").string(), "3 problems",
                   "missing in file: [fc.bias]", "unexpected in file: [extra.weight]",
                   "shape mismatch: [block.proj.weight (file [4,4], model [3,4])]"});
@@ -138,7 +122,7 @@ TEST(StateDict, DtypeMismatchUnlessConverting) {
 
   Net net;
   const TensorMap before = snapshot(*net);
-  expect_invalid(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { load_state_dict(*net, source); },
       {"2 problems", "dtype mismatch: [fc.weight (file F16, model F32), running (file BF16, model F32)]"});
   expect_unchanged(*net, before);
@@ -157,7 +141,7 @@ TEST(StateDict, IgnoreOptions) {
   state["encoder.conv.weight"] = torch::ones({1});
   Net net;
   const torch::Tensor scale_before = net->block->scale.detach().clone();
-  expect_invalid([&] { load_state_dict(*net, state, "memory"); },
+  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, state, "memory"); },
                  {"loading weights from memory", "missing in file: [block.scale]",
                   "unexpected in file: [encoder.conv.weight]"});
 
@@ -170,7 +154,7 @@ TEST(StateDict, IgnoreOptions) {
 
   // A prefix must match at the start, not anywhere.
   options.ignore_unexpected_prefixes = {"conv."};
-  expect_invalid([&] { load_state_dict(*net, state, "memory", options); }, {"encoder.conv.weight"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, state, "memory", options); }, {"encoder.conv.weight"});
 }
 
 TEST(StateDict, LongListsAreTruncated) {
@@ -180,7 +164,7 @@ TEST(StateDict, LongListsAreTruncated) {
     }
   };
   WideImpl wide;
-  const std::string msg = expect_invalid([&] { load_state_dict(wide, TensorMap{}, "empty"); },
+  const std::string msg = flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(wide, TensorMap{}, "empty"); },
                                          {"30 problems", "p100", "p119", "... and 10 more]"});
   EXPECT_EQ(msg.find("p120"), std::string::npos) << msg;
 }
@@ -216,7 +200,7 @@ TEST(StateDict, UnreadableDataLeavesModuleUntouched) {
   flowgrpo::io::testing::write_bytes(path, bytes);
 
   MaskedImpl m;
-  expect_invalid([&] { load_state_dict(m, WeightSource::open(path)); }, {path.string(), "'mask'"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(m, WeightSource::open(path)); }, {path.string(), "'mask'"});
   EXPECT_TRUE(torch::equal(m.a, torch::zeros({4})));
   EXPECT_TRUE(torch::equal(m.z, torch::zeros({2})));
 }

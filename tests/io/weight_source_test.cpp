@@ -18,20 +18,6 @@ namespace fs = std::filesystem;
 using flowgrpo::testing::TempDir;
 using flowgrpo::testing::write_text_file;
 
-/// Expects `f` to throw std::invalid_argument containing every needle.
-template <class F>
-void expect_invalid(F&& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const auto& needle : needles) {
-      EXPECT_NE(msg.find(needle), std::string::npos) << "'" << needle << "' not in: " << msg;
-    }
-  }
-}
-
 const char* const kIndex = R"({
   "metadata": {"total_size": 40},
   "weight_map": {
@@ -78,15 +64,15 @@ TEST(WeightSource, ShardedIndex) {
   EXPECT_TRUE(torch::equal(source.load("a.weight"), torch::arange(6, torch::kFloat32).reshape({2, 3})));
   EXPECT_TRUE(torch::equal(source.view("b.weight"), torch::full({4}, 7, torch::kInt64)));
   EXPECT_EQ(source.info("b.weight").dtype, DType::kI64);
-  expect_invalid([&] { source.view("c.weight"); }, {source.description(), "'c.weight'"});
-  expect_invalid([&] { source.file_of("c.weight"); }, {source.description(), "'c.weight'"});
+  flowgrpo::testing::expect_invalid_argument([&] { source.view("c.weight"); }, {source.description(), "'c.weight'"});
+  flowgrpo::testing::expect_invalid_argument([&] { source.file_of("c.weight"); }, {source.description(), "'c.weight'"});
 }
 
 TEST(WeightSource, MissingShard) {
   TempDir dir;
   write_sharded(dir.path());
   fs::remove(dir / "model-00002-of-00002.safetensors");
-  expect_invalid([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
                  {(dir / "model.safetensors.index.json").string(), "missing shard files",
                   "model-00002-of-00002.safetensors"});
 }
@@ -99,7 +85,7 @@ TEST(WeightSource, IndexAndShardsDisagreeReportedTogether) {
     "a.weight": "model-00001-of-00002.safetensors",
     "c.weight": "model-00002-of-00002.safetensors",
     "b.weight": "model-00001-of-00002.safetensors"}})");
-  expect_invalid(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { WeightSource::open(dir / "model.safetensors.index.json"); },
       {(dir / "model.safetensors.index.json").string(), "4 problems",
        "tensors the index assigns to a shard that lacks them: [b.weight (model-00001-of-00002.safetensors), "
@@ -111,15 +97,15 @@ TEST(WeightSource, IndexAndShardsDisagreeReportedTogether) {
 TEST(WeightSource, MalformedIndex) {
   TempDir dir;
   write_sharded(dir.path(), "{\"weight_map\": ");
-  expect_invalid([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
                  {(dir / "model.safetensors.index.json").string(), "not valid JSON"});
   write_text_file(dir / "model.safetensors.index.json", R"({"metadata": {}})");
-  expect_invalid([&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"weight_map"});
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"weight_map"});
   write_text_file(dir / "model.safetensors.index.json", R"({"weight_map": {"a": 3}})");
-  expect_invalid([&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"'a'"});
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"'a'"});
   write_text_file(dir / "model.safetensors.index.json",
                   R"({"weight_map": {"a": "../elsewhere.safetensors"}})");
-  expect_invalid([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
                  {"'a'", "../elsewhere.safetensors", "relative"});
 }
 
@@ -127,7 +113,7 @@ TEST(WeightSource, InvalidShardNamesIndexAndShard) {
   TempDir dir;
   write_sharded(dir.path());
   flowgrpo::io::testing::write_bytes(dir / "model-00002-of-00002.safetensors", "garbage");
-  expect_invalid(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { WeightSource::open(dir / "model.safetensors.index.json"); },
       {(dir / "model.safetensors.index.json").string(), (dir / "model-00002-of-00002.safetensors").string()});
 }
@@ -164,22 +150,22 @@ TEST(WeightSource, FixtureDirectory) {
 
 TEST(WeightSource, AmbiguousOrEmptyDirectory) {
   TempDir dir;
-  expect_invalid([&] { WeightSource::open(dir.path()); },
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir.path()); },
                  {dir.path().string(), "no safetensors weights", "diffusion_pytorch_model.safetensors"});
   save_safetensors(dir / "a.safetensors", {{"w", torch::ones({1})}});
   save_safetensors(dir / "b.safetensors", {{"w", torch::ones({1})}});
-  expect_invalid([&] { WeightSource::open(dir.path()); },
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir.path()); },
                  {dir.path().string(), "2 *.safetensors files", "a.safetensors", "b.safetensors"});
   save_safetensors(dir / "model.safetensors", {{"w", torch::ones({1})}});
   save_safetensors(dir / "diffusion_pytorch_model.safetensors", {{"w", torch::ones({1})}});
-  expect_invalid(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { WeightSource::open(dir.path()); },
       {dir.path().string(), "several", "model.safetensors", "diffusion_pytorch_model.safetensors"});
 }
 
 TEST(WeightSource, MissingPath) {
   TempDir dir;
-  expect_invalid([&] { WeightSource::open(dir / "nope"); }, {(dir / "nope").string(), "does not exist"});
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "nope"); }, {(dir / "nope").string(), "does not exist"});
 }
 
 }  // namespace

@@ -43,17 +43,6 @@ void randomize_adapters(torch::nn::Module& m, uint64_t seed, double std = 0.05) 
   for (auto& p : lora_parameters(m)) p.normal_(0.0, std);
 }
 
-void expect_message_contains(const std::function<void()>& f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles)
-      EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-  }
-}
-
 TEST(LoRA, PeftTargetMatching) {
   const auto cfg = LoRAConfig::flow_grpo_sd3();
   EXPECT_TRUE(matches_target("transformer_blocks.0.attn.to_q", cfg));
@@ -107,11 +96,11 @@ TEST(LoRA, InjectsFlowGrpoTargetsOnlyAndFreezesTheRest) {
   auto fresh = tiny();
   LoRAConfig none;
   none.target_modules = {"attn.to_qq"};
-  expect_message_contains([&] { inject_lora(*fresh, none); }, {"not found", "attn.to_qq"});
+  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*fresh, none); }, {"not found", "attn.to_qq"});
   LoRAConfig list;
   list.target_modules = {"attn.to_out"};
-  expect_message_contains([&] { inject_lora(*fresh, list); }, {"not Linear", "attn.to_out"});
-  expect_message_contains([&] { inject_lora(*model, LoRAConfig::flow_grpo_sd3()); }, {"already"});
+  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*fresh, list); }, {"not Linear", "attn.to_out"});
+  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*model, LoRAConfig::flow_grpo_sd3()); }, {"already"});
 }
 
 TEST(LoRA, ZeroBLeavesOutputExactAndDisablingRestoresBase) {
@@ -281,7 +270,7 @@ TEST(LoRA, LoadValidationReportsAllProblems) {
   auto fresh = tiny();
   inject_lora(*fresh, cfg);
   const auto before = lora_state_dict(*fresh).at("transformer_blocks.0.attn.to_q.lora_A.weight").clone();
-  expect_message_contains([&] { load_lora_weights(*fresh, dir.path()); },
+  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*fresh, dir.path()); },
                           {"missing", "transformer_blocks.1.attn.to_k.lora_A.weight", "unexpected",
                            "transformer_blocks.0.attn2.to_q.lora_A.weight", "mismatch",
                            "transformer_blocks.2.attn.to_v.lora_B.weight", "rank 16 vs 32"});
@@ -294,9 +283,9 @@ TEST(LoRA, LoadValidationReportsAllProblems) {
   auto m16 = tiny();
   inject_lora(*m16, r16);
   save_lora_peft(*m16, r16, dir / "r16");
-  expect_message_contains([&] { load_lora_weights(*fresh, dir / "r16"); }, {"rank 16 vs 32"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*fresh, dir / "r16"); }, {"rank 16 vs 32"});
   auto plain = tiny();
-  expect_message_contains([&] { load_lora_weights(*plain, dir / "r16"); }, {"no LoRA adapters"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*plain, dir / "r16"); }, {"no LoRA adapters"});
 }
 
 TEST(LoRA, PeftConfigParsing) {
@@ -317,7 +306,7 @@ TEST(LoRA, PeftConfigParsing) {
   auto reject = [&](const char* key, const json& value) {
     auto k = cfg.to_peft_json();
     k[key] = value;
-    expect_message_contains([&] { LoRAConfig::from_peft_json(k, "adapter_config.json"); },
+    flowgrpo::testing::expect_invalid_argument([&] { LoRAConfig::from_peft_json(k, "adapter_config.json"); },
                             {key, "adapter_config.json"});
   };
   reject("use_dora", true);

@@ -1,6 +1,6 @@
 #include "flowgrpo/models/sd3_transformer.h"
 
-#include "flowgrpo/compat.h"
+#include "flowgrpo/common/autocast.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/state_dict.h"
 #include "flowgrpo/io/weight_source.h"
@@ -145,17 +145,6 @@ TEST(SD3Transformer, LoadsComponentFolderFileAndPipelineFolder) {
   EXPECT_THROW(SD3Transformer::from_pretrained(dir.path() / "nothing"), std::invalid_argument);
 }
 
-void expect_message_contains(const std::function<void()>& f, std::initializer_list<std::string> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    for (const auto& n : needles)
-      EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-  }
-}
-
 TEST(SD3Transformer, StrictLoadingReportsAllProblemsAtOnce) {
   ft::TempDir dir;
   auto weights = io::load_safetensors(ft::data_path("sd3_tiny/diffusion_pytorch_model.safetensors"));
@@ -164,7 +153,7 @@ TEST(SD3Transformer, StrictLoadingReportsAllProblemsAtOnce) {
   weights["proj_out.weight"] = torch::zeros({32, 16});                        // mis-shaped
   fs::copy_file(ft::data_path("sd3_tiny/config.json"), dir / "config.json");
   io::save_safetensors(dir / "diffusion_pytorch_model.safetensors", weights);
-  expect_message_contains([&] { SD3Transformer::from_pretrained(dir.path()); },
+  flowgrpo::testing::expect_invalid_argument([&] { SD3Transformer::from_pretrained(dir.path()); },
                           {"transformer_blocks.1.attn.to_k.bias", "transformer_blocks.9.attn.to_q.weight",
                            "proj_out.weight", "[32,16]", "[64,16]", "SD3 transformer"});
 }
@@ -175,7 +164,7 @@ TEST(SD3Transformer, WrongModelFileIsAClearError) {
   fs::copy_file(ft::data_path("sd3_tiny_v1/diffusion_pytorch_model.safetensors"),
                 dir / "diffusion_pytorch_model.safetensors");
   // SD3.5 config, SD3 weights: no attn2, no qk-norm weights, smaller norm1.
-  expect_message_contains(
+  flowgrpo::testing::expect_invalid_argument(
       [&] { SD3Transformer::from_pretrained(dir.path()); },
       {"missing in file", "transformer_blocks.0.attn2.to_q.weight", "transformer_blocks.0.attn.norm_q.weight",
        "transformer_blocks.0.norm1.linear.weight"});
@@ -187,37 +176,37 @@ TEST(SD3Transformer, InputShapeErrors) {
   auto ctx = torch::randn({1, 7, 32});
   auto pooled = torch::randn({1, 24});
   auto t = torch::full({1}, 500.0);
-  expect_message_contains(
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({1, 16, 15, 16}), ctx, pooled, t);
       },
       {"divisible", "patch_size 2", "15x16"});
-  expect_message_contains(
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({1, 16, 24, 16}), ctx, pooled, t);
       },
       {"patch grid 12x8", "11x11", "pos_embed_max_size"});
-  expect_message_contains(
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({1, 8, 16, 16}), ctx, pooled, t);
       },
-      {"hidden_states", "[B, 16, H, W]", "[1, 8, 16, 16]"});
-  expect_message_contains(
+      {"hidden_states", "[B, 16, H, W]", "found [1,8,16,16]"});
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({1, 16, 16, 16}), torch::randn({1, 7, 31}), pooled, t);
       },
-      {"encoder_hidden_states", "32", "[1, 7, 31]"});
-  expect_message_contains(
+      {"encoder_hidden_states", "32", "found [1,7,31]"});
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({1, 16, 16, 16}), ctx, torch::randn({1, 23}), t);
       },
-      {"pooled_projections", "[1, 24]", "[1, 23]"});
-  expect_message_contains(
+      {"pooled_projections", "[1, 24]", "found [1,23]"});
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({2, 16, 16, 16}), ctx, pooled, t);
       },
       {"encoder_hidden_states", "[2, S, 32]"});
-  expect_message_contains(
+  flowgrpo::testing::expect_invalid_argument(
       [&] {
         model->forward(torch::randn({1, 16, 16, 16}), ctx, pooled, torch::full({3}, 1.0));
       },
@@ -311,7 +300,7 @@ TEST(SD3Transformer, AutocastBf16AndCheckpointingUnderAutocast) {
   const auto c = load_case(io_map, "input", "output");
   {
     torch::NoGradGuard no_grad;
-    flowgrpo::compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16);
+    flowgrpo::AutocastGuard autocast(torch::kCPU, torch::kBFloat16);
     auto sample = model->forward(c.hidden, c.context, c.pooled, c.timestep);
     const double rel = ft::max_abs_diff(sample, c.expected) / c.expected.abs().max().item<double>();
     std::printf(
@@ -330,7 +319,7 @@ TEST(SD3Transformer, AutocastBf16AndCheckpointingUnderAutocast) {
     model->zero_grad();
     torch::Tensor loss;
     {
-      flowgrpo::compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16);
+      flowgrpo::AutocastGuard autocast(torch::kCPU, torch::kBFloat16);
       loss = (model->forward(c.hidden, c.context, c.pooled, c.timestep).to(torch::kFloat) * weight).sum();
     }
     loss.backward();  // outside the autocast scope, as recommended for PyTorch

@@ -14,30 +14,6 @@ namespace ft = flowgrpo::testing;
 
 namespace {
 
-const char* kPython = "/usr/bin/python3";
-
-bool have_python_pil() {
-  return ft::run_command(std::string(kPython) + " -c 'import PIL, numpy'").exit_code == 0;
-}
-
-std::string helper() {
-  return std::string(kPython) + " " + ft::data_path("reward_models/tiny_reward_models.py").string();
-}
-
-void write_raw(const std::filesystem::path& path, const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  std::ofstream out(path, std::ios::binary);
-  out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
-}
-
-torch::Tensor read_raw(const std::filesystem::path& path, torch::IntArrayRef shape, torch::ScalarType dtype) {
-  auto t = torch::empty(shape, dtype);
-  std::ifstream in(path, std::ios::binary);
-  in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
-  EXPECT_EQ(static_cast<size_t>(in.gcount()), t.nbytes()) << path;
-  return t;
-}
-
 torch::Tensor random_images(int64_t n, int64_t c, int64_t h, int64_t w, uint64_t seed) {
   auto gen = at::detail::createCPUGenerator(seed);
   // Smooth content plus noise: both the kernel's tails and rounding matter.
@@ -57,7 +33,7 @@ TEST(ClipImageProcessor, ResizeSizeFollowsShortestEdge) {
 }
 
 TEST(ClipImageProcessor, BicubicResizeEqualsPillowExactly) {
-  if (!have_python_pil()) GTEST_SKIP() << "python3-pil / python3-numpy not installed (scripts/setup.sh)";
+  FLOWGRPO_REQUIRE_PYTHON("PIL numpy");
   ft::TempDir dir;
   struct Case {
     int64_t h, w, oh, ow;
@@ -68,20 +44,20 @@ TEST(ClipImageProcessor, BicubicResizeEqualsPillowExactly) {
                                 {64, 48, 64, 20},   {5, 7, 13, 3},        {224, 224, 224, 224}};
   for (const auto& c : cases) {
     const auto images = random_images(2, 3, c.h, c.w, static_cast<uint64_t>(c.h * 1000 + c.w));
-    write_raw(dir / "in.bin", images);
+    ft::write_raw(dir / "in.bin", images);
     const auto r =
-        ft::run_command(helper() + " resize " + (dir / "in.bin").string() + " " + (dir / "out.bin").string() +
+        ft::run_command(ft::tiny_reward_models_helper() + " resize " + (dir / "in.bin").string() + " " + (dir / "out.bin").string() +
                         " 2 3 " + std::to_string(c.h) + " " + std::to_string(c.w) + " " +
                         std::to_string(c.oh) + " " + std::to_string(c.ow));
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    const auto expected = read_raw(dir / "out.bin", {2, 3, c.oh, c.ow}, torch::kByte);
+    const auto expected = ft::read_raw(dir / "out.bin", {2, 3, c.oh, c.ow}, torch::kByte);
     const auto actual = fr::pil_bicubic_resize(images, c.oh, c.ow);
     EXPECT_EQ(ft::max_abs_diff(actual, expected), 0.0) << c.h << "x" << c.w << " -> " << c.oh << "x" << c.ow;
   }
 }
 
 TEST(ClipImageProcessor, PreprocessMatchesTheProcessorTo1e5) {
-  if (!have_python_pil()) GTEST_SKIP() << "python3-pil / python3-numpy not installed (scripts/setup.sh)";
+  FLOWGRPO_REQUIRE_PYTHON("PIL numpy");
   ft::TempDir dir;
   struct Case {
     int64_t h, w, shortest, crop_h, crop_w;
@@ -92,8 +68,8 @@ TEST(ClipImageProcessor, PreprocessMatchesTheProcessorTo1e5) {
       {32, 32, 224, 224, 224}, {48, 64, 224, 224, 224}, {96, 40, 30, 36, 32}, {20, 20, 16, 24, 10}};
   for (const auto& c : cases) {
     const auto images = random_images(3, 3, c.h, c.w, static_cast<uint64_t>(c.h + c.w));
-    write_raw(dir / "in.bin", images);
-    const auto r = ft::run_command(helper() + " preprocess " + (dir / "in.bin").string() + " " +
+    ft::write_raw(dir / "in.bin", images);
+    const auto r = ft::run_command(ft::tiny_reward_models_helper() + " preprocess " + (dir / "in.bin").string() + " " +
                                    (dir / "out.bin").string() + " 3 " + std::to_string(c.h) + " " +
                                    std::to_string(c.w) + " " + std::to_string(c.shortest) + " " +
                                    std::to_string(c.crop_h) + " " + std::to_string(c.crop_w));
@@ -102,7 +78,7 @@ TEST(ClipImageProcessor, PreprocessMatchesTheProcessorTo1e5) {
     o.shortest_edge = c.shortest;
     o.crop_height = c.crop_h;
     o.crop_width = c.crop_w;
-    const auto expected = read_raw(dir / "out.bin", {3, 3, c.crop_h, c.crop_w}, torch::kFloat);
+    const auto expected = ft::read_raw(dir / "out.bin", {3, 3, c.crop_h, c.crop_w}, torch::kFloat);
     const auto actual = fr::clip_preprocess(images, o);
     EXPECT_TRUE(ft::all_close(actual, expected, 1e-5)) << c.h << "x" << c.w;
   }

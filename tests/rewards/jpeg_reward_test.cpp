@@ -34,8 +34,7 @@ fr::RewardBatch batch_of(const torch::Tensor& images) {
 
 TEST(JpegReward, SizesMatchPilAtQuality95) {
   // The reference computes the size with PIL (Image.save(format="JPEG", quality=95)).
-  if (flowgrpo::testing::run_command("/usr/bin/python3 -c 'import PIL'").exit_code != 0)
-    GTEST_SKIP() << "python3-pil not installed";
+  FLOWGRPO_REQUIRE_PYTHON("PIL");
   flowgrpo::testing::TempDir dir;
   const auto images = test_images();
   std::ostringstream files;
@@ -45,7 +44,7 @@ TEST(JpegReward, SizesMatchPilAtQuality95) {
     files << " " << path.string();
   }
   const auto r = flowgrpo::testing::run_command(
-      "/usr/bin/python3 -c \"import io,sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n b=io.BytesIO(); "
+      flowgrpo::testing::python() + " -c \"import io,sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n b=io.BytesIO(); "
       "Image.open(f).convert('RGB').save(b, format='JPEG', quality=95); print(b.tell())\"" +
       files.str());
   ASSERT_EQ(r.exit_code, 0) << r.output;

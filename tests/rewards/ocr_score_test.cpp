@@ -95,8 +95,7 @@ TEST(OcrScore, Utf8DecodingReplacesMalformedBytes) {
 TEST(OcrScore, LowercaseMatchesPythonOnTheCoveredRanges) {
   // normalize_ocr_text must equal Python's s.replace(' ', '').lower() for every code point
   // of the ranges it claims (ocr_score.h).
-  const std::string python = "/usr/bin/python3";
-  if (flowgrpo::testing::run_command(python + " -c pass").exit_code != 0) GTEST_SKIP() << "no python3";
+  const std::string python = flowgrpo::testing::python();
   flowgrpo::testing::TempDir dir;
   std::u32string all;
   const std::vector<std::pair<char32_t, char32_t>> ranges{{0x21, 0x7E},   {0xA0, 0x17F},  {0x386, 0x3AB},

@@ -31,11 +31,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const char* kPython = "/usr/bin/python3";
-
 bool python_with_pil() {
-  static const bool ok =
-      flowgrpo::testing::run_command(std::string(kPython) + " -c 'import PIL'").exit_code == 0;
+  static const bool ok = flowgrpo::testing::python_has("PIL");
   return ok;
 }
 
@@ -51,12 +48,13 @@ class ServerProcess {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
+      static const std::string interpreter = FLOWGRPO_TEST_PYTHON;  // unquoted, for execv
       std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(kPython));
+      argv.push_back(const_cast<char*>(interpreter.c_str()));
       argv.push_back(const_cast<char*>("-B"));  // no __pycache__ in the source tree
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
-      execv(kPython, argv.data());
+      execv(interpreter.c_str(), argv.data());
       _exit(127);
     }
     close(fds[1]);
@@ -150,7 +148,8 @@ class RemoteRewardTest : public ::testing::Test {
     server_ = nullptr;
   }
   void SetUp() override {
-    if (!server_) GTEST_SKIP() << "python3 with PIL not available";
+    FLOWGRPO_REQUIRE_PYTHON("PIL");
+    ASSERT_NE(server_, nullptr);
     control({});
   }
   static std::string url() { return server_->url(); }
@@ -539,7 +538,7 @@ TEST_F(RemoteRewardTest, OcrScoresTheRecognisedText) {
 }
 
 TEST(RemoteRewardServers, ServerDiesMidRun) {
-  if (!python_with_pil()) GTEST_SKIP() << "python3 with PIL not available";
+  FLOWGRPO_REQUIRE_PYTHON("PIL");
   auto server = std::make_unique<ServerProcess>(std::vector<std::string>{fault_server_script()});
   fr::HttpClient client;
   ASSERT_TRUE(client.post_json(server->url() + "/control", R"({"queue": ["ok", "die"]})").ok());
@@ -569,7 +568,7 @@ TEST(RemoteRewardServers, ServerDiesMidRun) {
 }
 
 TEST(RemoteRewardServers, GenericServerWithTheCppClient) {
-  if (!python_with_pil()) GTEST_SKIP() << "python3 with PIL not available";
+  FLOWGRPO_REQUIRE_PYTHON("PIL");
   const auto script =
       (std::filesystem::path(FLOWGRPO_SOURCE_DIR) / "scripts/reward_servers/generic_server.py").string();
   ServerProcess server(

@@ -8,26 +8,19 @@
 #include <cmath>
 
 namespace fr = flowgrpo::rewards;
-namespace fs = flowgrpo::shapes;
+namespace fsh = flowgrpo::shapes;
 using nlohmann::json;
 
 namespace {
 
-fr::RewardBatch batch_of(const std::vector<fs::PromptSpec>& specs, uint64_t seed) {
+fr::RewardBatch batch_of(const std::vector<fsh::PromptSpec>& specs, uint64_t seed) {
   fr::RewardBatch b;
-  b.images = fs::Renderer().render_batch(specs, seed);
+  b.images = fsh::Renderer().render_batch(specs, seed);
   for (const auto& s : specs) {
     b.prompts.push_back(s.prompt());
     b.metadata.push_back(s.to_metadata());
   }
   return b;
-}
-
-std::vector<fs::PromptSpec> every_prompt() {
-  std::vector<fs::PromptSpec> out;
-  for (auto tag : fs::all_tags())
-    for (auto& s : fs::enumerate_prompts(tag)) out.push_back(std::move(s));
-  return out;
 }
 
 }  // namespace
@@ -53,7 +46,7 @@ TEST(ShapesReward, RegisteredBuiltin) {
 
 TEST(ShapesReward, RendersScorePerfectlyUint8AndFloat) {
   const std::unique_ptr<fr::Reward> reward = fr::RewardRegistry::global().create("shapes");
-  auto batch = batch_of(every_prompt(), 99);
+  auto batch = batch_of(fsh::enumerate_all_prompts(), 99);
   batch.mode = fr::ScoreMode::kEval;
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1) batch.images = batch.images.to(torch::kFloat) / 255.0;
@@ -80,8 +73,8 @@ TEST(ShapesReward, ScoresFromMetadataNotPrompt) {
   fr::ShapesReward reward;
   // A render of "a red circle" judged against metadata asking for a blue one; the
   // prompt text (unchanged) is not consulted.
-  auto batch = batch_of({fs::PromptSpec::colors(fs::Color::kRed, fs::Shape::kCircle)}, 1);
-  batch.metadata[0] = fs::PromptSpec::colors(fs::Color::kBlue, fs::Shape::kCircle).to_metadata();
+  auto batch = batch_of({fsh::PromptSpec::colors(fsh::Color::kRed, fsh::Shape::kCircle)}, 1);
+  batch.metadata[0] = fsh::PromptSpec::colors(fsh::Color::kBlue, fsh::Shape::kCircle).to_metadata();
   const auto r = reward.score(batch);
   r.check("shapes", 1);
   EXPECT_EQ(r.scores[0].item<double>(), 0.5);  // count right, colour wrong
@@ -93,9 +86,9 @@ TEST(ShapesReward, ScoresFromMetadataNotPrompt) {
 TEST(ShapesReward, ForeignMetadataIsInvalidNotZero) {
   fr::ShapesReward reward;
   auto batch = batch_of(
-      {fs::PromptSpec::single_object(fs::Shape::kSquare), fs::PromptSpec::single_object(fs::Shape::kCircle),
-       fs::PromptSpec::single_object(fs::Shape::kTriangle),
-       fs::PromptSpec::single_object(fs::Shape::kTriangle)},
+      {fsh::PromptSpec::single_object(fsh::Shape::kSquare), fsh::PromptSpec::single_object(fsh::Shape::kCircle),
+       fsh::PromptSpec::single_object(fsh::Shape::kTriangle),
+       fsh::PromptSpec::single_object(fsh::Shape::kTriangle)},
       5);
   batch.metadata[1] = json::parse(
       R"({"tag": "single_object", "include": [{"class": "dog", "count": 1}], "prompt": "a photo of a dog"})");
@@ -117,7 +110,7 @@ TEST(ShapesReward, ForeignMetadataIsInvalidNotZero) {
 
 TEST(ShapesReward, MalformedBatchThrows) {
   fr::ShapesReward reward;
-  auto batch = batch_of({fs::PromptSpec::single_object(fs::Shape::kSquare)}, 5);
+  auto batch = batch_of({fsh::PromptSpec::single_object(fsh::Shape::kSquare)}, 5);
   batch.metadata.clear();
   EXPECT_THROW(reward.score(batch), std::invalid_argument);
 }

@@ -1,5 +1,5 @@
 // TorchScript rewards (pickscore / clip_score / aesthetic) with tiny scorers
-// scripted by Debian's python3-torch (tests/data/reward_models/tiny_reward_models.py):
+// scripted by the project environment's torch (tests/data/reward_models/tiny_reward_models.py):
 // the C++ pre-processing, tokenisation, batching and scaling must reproduce what
 // Python computes with the same module on the processor's tensors.
 #include "flowgrpo/rewards/torchscript_reward.h"
@@ -19,26 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kPython = "/usr/bin/python3";
-
-std::string helper() {
-  return std::string(kPython) + " " + ft::data_path("reward_models/tiny_reward_models.py").string();
-}
-
-void write_raw(const fs::path& path, const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  std::ofstream out(path, std::ios::binary);
-  out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
-}
-
-torch::Tensor read_raw(const fs::path& path, torch::IntArrayRef shape, torch::ScalarType dtype) {
-  auto t = torch::empty(shape, dtype);
-  std::ifstream in(path, std::ios::binary);
-  in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
-  EXPECT_EQ(static_cast<size_t>(in.gcount()), t.nbytes()) << path;
-  return t;
-}
-
 std::string join(std::initializer_list<std::string> parts) {
   std::string s;
   for (const auto& p : parts) s += " " + p;
@@ -48,9 +28,8 @@ std::string join(std::initializer_list<std::string> parts) {
 class TorchScriptRewardTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (ft::run_command(std::string(kPython) + " -c 'import torch, PIL, numpy'").exit_code != 0)
-      GTEST_SKIP() << "python3-torch / python3-pil not installed (scripts/setup.sh installs them)";
-    const auto r = ft::run_command(helper() + " export " + dir_.path().string() + " " +
+    FLOWGRPO_REQUIRE_PYTHON("torch PIL numpy");
+    const auto r = ft::run_command(ft::tiny_reward_models_helper() + " export " + dir_.path().string() + " " +
                                    ft::data_path("text/clip_tokenizer").string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
@@ -72,9 +51,9 @@ class TorchScriptRewardTest : public ::testing::Test {
                            int64_t crop_h, int64_t crop_w, const std::string& mean_std,
                            const flowgrpo::text::ClipTokenizer* tok) {
     const auto u8 = b.as_uint8();
-    write_raw(dir_ / "img.bin", u8);
+    ft::write_raw(dir_ / "img.bin", u8);
     auto r =
-        ft::run_command(helper() + " preprocess" +
+        ft::run_command(ft::tiny_reward_models_helper() + " preprocess" +
                         join({(dir_ / "img.bin").string(), (dir_ / "pix.bin").string(), "5", "40", "56",
                               std::to_string(shortest), std::to_string(crop_h), std::to_string(crop_w)}) +
                         mean_std);
@@ -82,16 +61,16 @@ class TorchScriptRewardTest : public ::testing::Test {
     std::string text_args;
     if (tok != nullptr) {
       const auto enc = tok->encode_batch(b.prompts, 77);
-      write_raw(dir_ / "ids.bin", enc.input_ids.to(torch::kLong));
-      write_raw(dir_ / "mask.bin", enc.attention_mask.to(torch::kLong));
+      ft::write_raw(dir_ / "ids.bin", enc.input_ids.to(torch::kLong));
+      ft::write_raw(dir_ / "mask.bin", enc.attention_mask.to(torch::kLong));
       text_args = join({(dir_ / "ids.bin").string(), (dir_ / "mask.bin").string(), "77"});
     }
-    r = ft::run_command(helper() + " score" +
+    r = ft::run_command(ft::tiny_reward_models_helper() + " score" +
                         join({model_dir.string(), (dir_ / "pix.bin").string(), (dir_ / "raw.bin").string(),
                               "5", "3", std::to_string(crop_h), std::to_string(crop_w)}) +
                         text_args);
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    return read_raw(dir_ / "raw.bin", {5}, torch::kDouble);
+    return ft::read_raw(dir_ / "raw.bin", {5}, torch::kDouble);
   }
 
   ft::TempDir dir_;

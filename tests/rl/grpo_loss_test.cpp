@@ -15,9 +15,7 @@ using flowgrpo::testing::all_close;
 
 namespace {
 
-torch::Tensor f64(std::vector<double> v) {
-  return torch::tensor(v, torch::kDouble);
-}
+using flowgrpo::testing::f64;
 
 // Six samples with ε = 0.2 covering every case of the clipped objective:
 //   A > 0, r > 1+ε (clipped term wins)   A > 0, r < 1−ε (unclipped wins)

@@ -15,9 +15,7 @@ using flowgrpo::testing::all_close;
 
 namespace {
 
-torch::Tensor f64(std::vector<double> v) {
-  return torch::tensor(v, torch::kDouble);
-}
+using flowgrpo::testing::f64;
 torch::Tensor i64(std::vector<int64_t> v) {
   return torch::tensor(v, torch::kLong);
 }

@@ -17,13 +17,6 @@ using fs::Shape;
 
 namespace {
 
-std::vector<PromptSpec> all_prompts() {
-  std::vector<PromptSpec> out;
-  for (auto tag : fs::all_tags())
-    for (auto& s : fs::enumerate_prompts(tag)) out.push_back(std::move(s));
-  return out;
-}
-
 // Detections and placed objects compared in reading order.
 ::testing::AssertionResult matches(const fs::Scene& scene, std::vector<fs::Detection> found) {
   auto objects = scene.objects;
@@ -51,7 +44,7 @@ std::vector<PromptSpec> all_prompts() {
 // Strict accuracy of the detector on renders of every prompt, with a perturbation.
 template <class Perturb>
 double strict_accuracy(const fs::Renderer& r, const fs::Detector& det, int seeds, Perturb&& perturb) {
-  const auto specs = all_prompts();
+  const auto specs = fs::enumerate_all_prompts();
   int64_t ok = 0, n = 0;
   for (int seed = 0; seed < seeds; ++seed) {
     std::vector<uint64_t> s(specs.size());
@@ -71,7 +64,7 @@ TEST(ShapesDetector, ExactOnThousandsOfRenders) {
   for (auto [size, seeds] : {std::pair<int64_t, int>{32, 10}, {64, 3}}) {
     const fs::Renderer r(fs::RenderOptions{size});
     const fs::Detector det;
-    const auto specs = all_prompts();
+    const auto specs = fs::enumerate_all_prompts();
     for (int seed = 0; seed < seeds; ++seed) {
       std::vector<uint64_t> s(specs.size());
       for (size_t i = 0; i < s.size(); ++i)

@@ -19,13 +19,6 @@ fs::Box box_of(const fs::PlacedObject& o) {
           static_cast<double>(o.y + o.size)};
 }
 
-std::vector<PromptSpec> all_prompts() {
-  std::vector<PromptSpec> out;
-  for (auto tag : fs::all_tags())
-    for (auto& s : fs::enumerate_prompts(tag)) out.push_back(std::move(s));
-  return out;
-}
-
 }  // namespace
 
 TEST(ShapesRenderer, DefaultSizes) {
@@ -74,7 +67,7 @@ TEST(ShapesRenderer, MasksFillTheirBox) {
 
 TEST(ShapesRenderer, DeterministicAndBatchMatchesSingle) {
   const fs::Renderer r;
-  const auto specs = all_prompts();
+  const auto specs = fs::enumerate_all_prompts();
   std::vector<uint64_t> seeds;
   for (size_t i = 0; i < specs.size(); ++i) seeds.push_back(1000 + i);
   const auto batch = r.render_batch(specs, seeds);
@@ -101,7 +94,7 @@ TEST(ShapesRenderer, ScenesSatisfyTheirPrompt) {
   for (int64_t size : {32, 64}) {
     const fs::Renderer r(fs::RenderOptions{size});
     const auto& o = r.options();
-    for (const auto& spec : all_prompts())
+    for (const auto& spec : fs::enumerate_all_prompts())
       for (uint64_t seed = 0; seed < 4; ++seed) {
         const auto scene = r.layout(spec, seed);
         int expected = 0;

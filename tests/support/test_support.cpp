@@ -99,4 +99,32 @@ CommandResult run_command(const std::string& command) {
   return {code, output};
 }
 
+void write_raw(const std::filesystem::path& path, const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+torch::Tensor read_raw(const std::filesystem::path& path, torch::IntArrayRef shape, torch::ScalarType dtype) {
+  auto t = torch::empty(shape, dtype);
+  std::ifstream in(path, std::ios::binary);
+  in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  EXPECT_EQ(static_cast<size_t>(in.gcount()), t.nbytes()) << path;
+  return t;
+}
+
+std::string tiny_reward_models_helper() {
+  return python() + " " + data_path("reward_models/tiny_reward_models.py").string();
+}
+
+std::string python() { return std::string("'") + FLOWGRPO_TEST_PYTHON + "'"; }
+
+bool python_has(const std::string& modules) {
+  std::string imports;
+  std::istringstream words(modules);
+  for (std::string m; words >> m;) imports += "import " + m + "; ";
+  return run_command(python() + " -c '" + imports + "'").exit_code == 0;
+}
+
 }  // namespace flowgrpo::testing

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace flowgrpo::testing {
 
@@ -44,6 +45,35 @@ std::string invalid_argument_message(F&& f) {
   return "";
 }
 
+/// Runs `f`, expects std::invalid_argument whose message contains every needle
+/// (a test failure names each missing one); returns the message, "" when `f` throws none.
+template <class F>
+std::string expect_invalid_argument(F&& f, const std::vector<std::string>& needles) {
+  try {
+    f();
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    for (const auto& needle : needles)
+      EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
+    return message;
+  }
+  return "";
+}
+
+/// A float64 tensor of the given values.
+inline torch::Tensor f64(const std::vector<double>& values) { return torch::tensor(values, torch::kDouble); }
+
+/// Raw little-endian tensor bytes to and from a file, for exchanging tensors with
+/// Python helpers (numpy.fromfile / tofile).
+void write_raw(const std::filesystem::path& path, const torch::Tensor& t);
+/// Reads shape x dtype from `path`; a short file is a test failure.
+torch::Tensor read_raw(const std::filesystem::path& path, torch::IntArrayRef shape, torch::ScalarType dtype);
+
+/// The tiny-reward-model helper script (tests/data/reward_models/tiny_reward_models.py),
+/// run by python(), as the start of a shell command.
+std::string tiny_reward_models_helper();
+
 /// Largest |a - b| over all elements (computed in float64); shapes must match.
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
 
@@ -61,5 +91,23 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_command(const std::string& command);
+
+/// The Python interpreter of the project's environment (.venv/bin/python, made by
+/// scripts/setup.sh; FLOWGRPO_PYTHON at configure time overrides it), quoted for a shell.
+std::string python();
+
+/// Whether python() can import every module in `modules` (space-separated).
+bool python_has(const std::string& modules);
+
+/// Fails the calling test unless python() imports every module in `modules`; for
+/// tests whose oracle is Python. A missing module is a broken set-up, never a skip:
+/// scripts/setup.sh --with-reference installs the reference stack, and a build
+/// without it excludes these tests with `ctest -LE reference`.
+#define FLOWGRPO_REQUIRE_PYTHON(modules)                                                               \
+  do {                                                                                                 \
+    if (!::flowgrpo::testing::python_has(modules))                                                     \
+      FAIL() << ::flowgrpo::testing::python() << " cannot import " << (modules)                         \
+             << " (run ./scripts/setup.sh --with-reference, or exclude these tests: ctest -LE reference)"; \
+  } while (0)
 
 }  // namespace flowgrpo::testing

@@ -9,7 +9,7 @@
 ///    the context_pre_only block, whose context output is returned unprojected);
 ///  - AttnProcessor2_0 (`attn2` of a dual-attention block): self-attention on
 ///    the image tokens.
-/// All attention goes through flowgrpo::compat::scaled_dot_product_attention
+/// All attention goes through at::scaled_dot_product_attention
 /// with scale 1/√head_dim (F.scaled_dot_product_attention's default).
 ///
 /// Linear children are called through forward_linear (lora_linear.h), so any of

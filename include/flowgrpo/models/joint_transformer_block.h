@@ -25,6 +25,11 @@ namespace flowgrpo::models {
 /// debugging against the diffusers fixtures' `inter.*` tensors).
 using ActivationRecord = std::map<std::string, torch::Tensor>;
 
+/// Stores a detached `t` under `name` when `record` is given (debugging hooks).
+inline void record_activation(ActivationRecord* record, const std::string& name, const torch::Tensor& t) {
+  if (record != nullptr && t.defined()) (*record)[name] = t.detach();
+}
+
 struct JointTransformerBlockOptions {
   int64_t dim = 0;
   int64_t num_attention_heads = 1;

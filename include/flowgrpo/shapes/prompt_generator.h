@@ -49,6 +49,9 @@ struct PromptSets {
 /// Every template prompt of `tag` in a fixed enumeration order.
 std::vector<PromptSpec> enumerate_prompts(Tag tag);
 
+/// enumerate_prompts of every tag, in all_tags() order.
+std::vector<PromptSpec> enumerate_all_prompts();
+
 /// Whether `spec` belongs to a scene held out of training for `seed`.
 bool is_held_out(const PromptSpec& spec, uint64_t seed);
 

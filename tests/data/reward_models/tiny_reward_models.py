@@ -1,6 +1,6 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Test helper for tests/rewards/torchscript_reward_test.cpp and
-clip_image_processor_test.cpp (runs with Debian's python3-torch and python3-pil).
+clip_image_processor_test.cpp (runs with the project's .venv: torch, Pillow, numpy).
 
   export OUT TOKENIZER_DIR        tiny scripted scorers in the layout of
                                   scripts/export_reward_models.py
