@@ -13,14 +13,13 @@ def main():
     cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout.strip()
     lines = [f"<!-- bench:{device}:begin -->",
              f"Measured with `scripts/bench_transformer.sh` ({'DEVICE=' + device if device != 'cpu' else 'CPU'}; "
-             f"{cpu or platform.processor()}, {rows[0]['threads'] if rows else '?'} LibTorch thread(s), "
-             f"OMP_WAIT_POLICY={rows[0]['omp_wait_policy'] if rows else '?'}).",
+             f"{cpu or platform.processor()}, LibTorch {rows[0].get('libtorch', '?') if rows else '?'}).",
              "",
-             "| model | what | batch | steps | CFG | text tokens | dtype | median s | min s | max s | images/s | ≈TFLOP/s | peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| model | what | batch | steps | CFG | text tokens | dtype | threads | OMP wait | median s | min s | max s | images/s | ≈TFLOP/s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['what']} | {r['batch']} | {r['steps']} | {r['guidance']} | {r['text_tokens']} | "
-                     f"{r['dtype']} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | {r['images_per_s']:.2f} | "
+                     f"{r['dtype']} | {r['threads']} | {r['omp_wait_policy'] or 'unset'} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | {r['images_per_s']:.2f} | "
                      f"{r['approx_tflops']:.3f} | {r['peak_rss_mb']:.0f} |")
     lines.append(f"<!-- bench:{device}:end -->")
     block = "\n".join(lines)

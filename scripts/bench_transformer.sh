@@ -3,7 +3,7 @@
 # and written as a table to docs/performance.md (section "Transformer benchmarks").
 #   ./scripts/bench_transformer.sh            # CPU set
 #   DEVICE=cuda ./scripts/bench_transformer.sh   # GPU set: SD3.5-Medium at 512² in bf16
-# Thread settings are part of every JSON line (threads, omp_wait_policy).
+# Thread settings and the LibTorch version are part of every JSON line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
@@ -16,13 +16,24 @@ out=${OUT:-$build_dir/bench_transformer.jsonl}
 run() { "$tool" bench --device "$device" "$@" | tee -a "$out"; }
 
 if [ "$device" = cpu ]; then
-  # The ShapesEval model (as trained here), the fixture config, a mid-size SD3.5-style config.
+  # The ShapesEval model (as trained here) in both dtypes: one forward, a 10-step
+  # rollout, the GRPO update of that rollout (this CPU has AVX-512 BF16).
   for dtype in float32 bfloat16; do
     run --model configs/shapes_model --what forward --batch 64 --text-tokens 12 --guidance 1 --dtype $dtype --reps 5
+    run --model configs/shapes_model --what rollout --batch 32 --steps 10 --text-tokens 12 --dtype $dtype --reps 3
+    run --model configs/shapes_model --what train --batch 32 --steps 10 --text-tokens 12 --dtype $dtype --reps 2
   done
-  run --model configs/shapes_model --what rollout --batch 32 --steps 10 --text-tokens 12 --reps 3
   run --model configs/shapes_model --what rollout --batch 32 --steps 40 --text-tokens 12 --reps 2
-  run --model configs/shapes_model --what train --batch 32 --steps 10 --text-tokens 12 --reps 2
+  # Threads: LibTorch's intra-op threads x OpenMP's wait policy (the executables set
+  # passive unless OMP_WAIT_POLICY is given; an explicit value here is kept).
+  for policy in passive active; do
+    for threads in 1 2; do
+      OMP_WAIT_POLICY=$policy run --model configs/shapes_model --what rollout --batch 32 --steps 10 \
+        --text-tokens 12 --threads $threads --reps 3
+      OMP_WAIT_POLICY=$policy run --model configs/shapes_model --what train --batch 32 --steps 10 \
+        --text-tokens 12 --threads $threads --reps 2
+    done
+  done
   run --model tests/data/sd3_tiny --what forward --batch 8 --text-tokens 7 --reps 10
   for dtype in float32 bfloat16; do
     run --model configs/bench/sd3_mid --what forward --batch 4 --text-tokens 205 --dtype $dtype --reps 3

@@ -1,5 +1,7 @@
 #include "commands.h"
 
+#include <torch/version.h>
+
 #include "flowgrpo/common/process.h"
 #include "flowgrpo/io/weight_source.h"
 #include "flowgrpo/models/lora.h"
@@ -185,6 +187,7 @@ Command add_bench_command(CLI::App& app) {
                        {"text_tokens", L},
                        {"dtype", o->dtype},
                        {"device", o->device},
+                       {"libtorch", TORCH_VERSION},
                        {"threads", at::get_num_threads()},
                        {"omp_wait_policy", omp != nullptr ? omp : ""},
                        {"reps", o->reps},

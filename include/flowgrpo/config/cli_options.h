@@ -14,7 +14,10 @@
 ///   --config, -c FILE    YAML config file (its `include:`s are loaded first)
 ///   --set, -s KEY=VALUE  override one key; repeat the option for several keys
 ///   --dump-config        print the effective configuration as YAML and exit
+///   --version            print build_info() (flowgrpo and LibTorch versions, CUDA and
+///                        distributed switches) and exit
 
+#include "flowgrpo/common/build_info.h"
 #include "flowgrpo/config/config.h"
 #include "flowgrpo/config/config_loader.h"
 
@@ -39,9 +42,10 @@ struct CliOptions {
   }
 };
 
-/// Registers --config/-c, --set/-s (one KEY=VALUE per occurrence, repeatable) and
-/// --dump-config on `app`, storing into `options` (which must outlive parsing).
+/// Registers --config/-c, --set/-s (one KEY=VALUE per occurrence, repeatable),
+/// --dump-config and --version on `app`, storing into `options` (which must outlive parsing).
 inline void add_cli_options(CLI::App& app, CliOptions& options) {
+  app.set_version_flag("--version", flowgrpo::build_info());
   app.add_option("-c,--config", options.config_file,
                  "YAML config file; values override the defaults (see docs/configs.md)")
       ->type_name("FILE");
