@@ -30,7 +30,8 @@ const char* const kVaeConfigKnownKeys =
     "act_fn, latent_channels, norm_num_groups, sample_size, scaling_factor, shift_factor, latents_mean, "
     "latents_std, force_upcast, use_quant_conv, use_post_quant_conv, mid_block_add_attention";
 
-[[noreturn]] void vae_config_fail(const std::string& source, const std::string& key, const std::string& what) {
+[[noreturn]] void vae_config_fail(const std::string& source, const std::string& key,
+                                  const std::string& what) {
   throw std::invalid_argument(source + ": config key \"" + key + "\": " + what);
 }
 
@@ -65,7 +66,8 @@ std::vector<std::string> vae_config_string_list(const json& v, const std::string
   if (!v.is_array()) vae_config_fail(source, key, "expected an array of strings, found " + v.dump());
   std::vector<std::string> out;
   for (const auto& e : v) {
-    if (!e.is_string()) vae_config_fail(source, key, "expected an array of strings, found element " + e.dump());
+    if (!e.is_string())
+      vae_config_fail(source, key, "expected an array of strings, found element " + e.dump());
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -107,13 +109,13 @@ void vae_config_check_blocks(const std::vector<std::string>& types, const char* 
   // must line up or the resolution bookkeeping silently breaks.
   if (types.size() != levels) {
     vae_config_fail(source, key,
-                    "expected " + std::to_string(levels) + " entries (one per block_out_channels entry), found " +
-                        std::to_string(types.size()));
+                    "expected " + std::to_string(levels) +
+                        " entries (one per block_out_channels entry), found " + std::to_string(types.size()));
   }
 }
 
-void vae_config_check_stats(const std::optional<std::vector<double>>& stats, const char* key, int64_t channels,
-                            const std::string& source) {
+void vae_config_check_stats(const std::optional<std::vector<double>>& stats, const char* key,
+                            int64_t channels, const std::string& source) {
   if (!stats) return;
   if (static_cast<int64_t>(stats->size()) != channels) {
     vae_config_fail(source, key,
@@ -130,7 +132,8 @@ void AutoencoderKLConfig::validate(const std::string& source) const {
   vae_config_positive(latent_channels, "latent_channels", source);
   vae_config_positive(layers_per_block, "layers_per_block", source);
   vae_config_positive(norm_num_groups, "norm_num_groups", source);
-  if (block_out_channels.empty()) vae_config_fail(source, "block_out_channels", "expected at least one entry, found []");
+  if (block_out_channels.empty())
+    vae_config_fail(source, "block_out_channels", "expected at least one entry, found []");
   // 2^(levels-1) must stay a sane integer scale factor.
   if (block_out_channels.size() > 16) {
     vae_config_fail(source, "block_out_channels",
@@ -147,7 +150,8 @@ void AutoencoderKLConfig::validate(const std::string& source) const {
   }
   vae_config_check_blocks(down_block_types, "down_block_types", kDownEncoderBlock, block_out_channels.size(),
                           source);
-  vae_config_check_blocks(up_block_types, "up_block_types", kUpDecoderBlock, block_out_channels.size(), source);
+  vae_config_check_blocks(up_block_types, "up_block_types", kUpDecoderBlock, block_out_channels.size(),
+                          source);
   if (act_fn != "silu" && act_fn != "swish")
     vae_config_fail(source, "act_fn", "expected \"silu\" (or \"swish\"), found \"" + act_fn + "\"");
   if (sample_size.empty() || sample_size.size() > 2) {
@@ -157,15 +161,18 @@ void AutoencoderKLConfig::validate(const std::string& source) const {
   for (int64_t s : sample_size) vae_config_positive(s, "sample_size", source);
   // The pipelines divide by scaling_factor (from_model_space).
   if (!std::isfinite(scaling_factor) || scaling_factor <= 0.0)
-    vae_config_fail(source, "scaling_factor", "expected a finite number > 0, found " + json(scaling_factor).dump());
+    vae_config_fail(source, "scaling_factor",
+                    "expected a finite number > 0, found " + json(scaling_factor).dump());
   if (!std::isfinite(shift_factor))
-    vae_config_fail(source, "shift_factor", "expected null or a finite number, found " + json(shift_factor).dump());
+    vae_config_fail(source, "shift_factor",
+                    "expected null or a finite number, found " + json(shift_factor).dump());
   vae_config_check_stats(latents_mean, "latents_mean", latent_channels, source);
   vae_config_check_stats(latents_std, "latents_std", latent_channels, source);
 }
 
 AutoencoderKLConfig AutoencoderKLConfig::from_json(const json& j, const std::string& source) {
-  if (!j.is_object()) throw std::invalid_argument(source + ": expected a JSON object, found " + j.type_name());
+  if (!j.is_object())
+    throw std::invalid_argument(source + ": expected a JSON object, found " + j.type_name());
   AutoencoderKLConfig c;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
@@ -219,8 +226,8 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const json& j, const std::str
     } else if (key == "mid_block_add_attention") {
       c.mid_block_add_attention = vae_config_bool(v, key, source);
     } else {
-      throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " + kAutoencoderKLClassName +
-                                  " (known keys: " + kVaeConfigKnownKeys + ")");
+      throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " +
+                                  kAutoencoderKLClassName + " (known keys: " + kVaeConfigKnownKeys + ")");
     }
   }
   c.validate(source);
@@ -290,12 +297,13 @@ AutoencoderKLConfig AutoencoderKLConfig::flux() {
 }
 
 bool AutoencoderKLConfig::operator==(const AutoencoderKLConfig& o) const {
-  return in_channels == o.in_channels && out_channels == o.out_channels && down_block_types == o.down_block_types &&
-         up_block_types == o.up_block_types && block_out_channels == o.block_out_channels &&
-         layers_per_block == o.layers_per_block && act_fn == o.act_fn && latent_channels == o.latent_channels &&
-         norm_num_groups == o.norm_num_groups && sample_size == o.sample_size &&
-         scaling_factor == o.scaling_factor && shift_factor == o.shift_factor && latents_mean == o.latents_mean &&
-         latents_std == o.latents_std && force_upcast == o.force_upcast && use_quant_conv == o.use_quant_conv &&
+  return in_channels == o.in_channels && out_channels == o.out_channels &&
+         down_block_types == o.down_block_types && up_block_types == o.up_block_types &&
+         block_out_channels == o.block_out_channels && layers_per_block == o.layers_per_block &&
+         act_fn == o.act_fn && latent_channels == o.latent_channels && norm_num_groups == o.norm_num_groups &&
+         sample_size == o.sample_size && scaling_factor == o.scaling_factor &&
+         shift_factor == o.shift_factor && latents_mean == o.latents_mean && latents_std == o.latents_std &&
+         force_upcast == o.force_upcast && use_quant_conv == o.use_quant_conv &&
          use_post_quant_conv == o.use_post_quant_conv && mid_block_add_attention == o.mid_block_add_attention;
 }
 

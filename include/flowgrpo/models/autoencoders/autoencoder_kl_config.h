@@ -34,8 +34,8 @@ struct AutoencoderKLConfig {
   std::vector<int64_t> block_out_channels{64};
   /// Resnets per encoder block; decoder blocks have layers_per_block + 1.
   int64_t layers_per_block = 1;
-  std::string act_fn = "silu";  ///< "silu" (or its diffusers alias "swish").
-  int64_t latent_channels = 4;  ///< Channels of z; the encoder outputs 2·latent_channels (mean, logvar).
+  std::string act_fn = "silu";   ///< "silu" (or its diffusers alias "swish").
+  int64_t latent_channels = 4;   ///< Channels of z; the encoder outputs 2·latent_channels (mean, logvar).
   int64_t norm_num_groups = 32;  ///< Groups of every GroupNorm; must divide every block_out_channels entry.
   /// Image side the VAE was trained at (diffusers uses it only for tiling): one
   /// value, or [height, width] when the file gives a pair.
@@ -51,8 +51,8 @@ struct AutoencoderKLConfig {
   /// diffusers' hint that the VAE must run in float32 at high resolution; the SD3
   /// pipeline ignores it and so does the model (the caller picks the dtype).
   bool force_upcast = true;
-  bool use_quant_conv = true;       ///< 1×1 `quant_conv` (2·latent → 2·latent) after the encoder.
-  bool use_post_quant_conv = true;  ///< 1×1 `post_quant_conv` (latent → latent) before the decoder.
+  bool use_quant_conv = true;           ///< 1×1 `quant_conv` (2·latent → 2·latent) after the encoder.
+  bool use_post_quant_conv = true;      ///< 1×1 `post_quant_conv` (latent → latent) before the decoder.
   bool mid_block_add_attention = true;  ///< Single-head self-attention in both mid blocks.
 
   /// Number of resolution levels, len(block_out_channels).

@@ -25,9 +25,9 @@ struct DiagonalGaussianDistribution {
   torch::Tensor mode() const { return mean; }
 
   /// mean + stddev·ε, ε ~ N(0, I) of mean's shape and dtype (diffusers' randn_tensor):
-  /// drawn from `generator` (LibTorch's default CPU generator when none) on the
-  /// generator's device and then moved to mean's device, so a CPU generator gives
-  /// the same draw whatever device the VAE is on.
+  /// drawn from `generator` on the generator's device and then moved to mean's
+  /// device, so a CPU generator gives the same draw whatever device the VAE is on;
+  /// without a generator, from the default generator of mean's device.
   torch::Tensor sample(std::optional<at::Generator> generator = std::nullopt) const;
 };
 
