@@ -22,9 +22,12 @@ run() {  # name, malloc tuning, extra flowgrpo-eval flags...
     --output-dir "$tmp/$name" "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
   read -r wall user sys minflt rss_kb <"$tmp/time"
   images=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['num_images'])" "$tmp/$name/metrics.json")
-  printf '{"bench": "flowgrpo-eval", "setting": "%s", "prompts": "%s", "images": %s, "malloc_tuning": %s, "flags": "%s", "cpus": %s, "wall_s": %s, "user_s": %s, "sys_s": %s, "minor_faults": %s, "peak_rss_mb": %s}\n' \
+  printf '{"bench": "flowgrpo-eval", "libtorch": "%s", "omp_wait_policy": "%s", "setting": "%s", "prompts": "%s", "images": %s, "malloc_tuning": %s, "flags": "%s", "cpus": %s, "wall_s": %s, "user_s": %s, "sys_s": %s, "minor_faults": %s, "peak_rss_mb": %s}\n' \
+    "$("$build_dir/apps/flowgrpo-tool" --version | sed -n 's/.*LibTorch \([^,]*\),.*/\1/p')" "${OMP_WAIT_POLICY:-}" \
     "$name" "$prompts" "$images" "$tuning" "$*" "$(nproc)" "$wall" "$user" "$sys" "$minflt" "$((rss_kb / 1024))"
 }
 run defaults 1
 run no_malloc_tuning 0
 run one_torch_thread 1 --threads 1
+OMP_WAIT_POLICY=passive run omp_passive 1
+OMP_WAIT_POLICY=active run omp_active 1

@@ -24,9 +24,9 @@ if [ "$device" = cpu ]; then
     run --model configs/shapes_model --what train --batch 32 --steps 10 --text-tokens 12 --dtype $dtype --reps 2
   done
   run --model configs/shapes_model --what rollout --batch 32 --steps 40 --text-tokens 12 --reps 2
-  # Threads: LibTorch's intra-op threads x OpenMP's wait policy (the executables set
-  # passive unless OMP_WAIT_POLICY is given; an explicit value here is kept).
-  for policy in passive active; do
+  # Threads: LibTorch's intra-op threads x OpenMP's wait policy ("" = libgomp's
+  # default, spin a while then sleep, which the executables keep).
+  for policy in "" passive active; do
     for threads in 1 2; do
       OMP_WAIT_POLICY=$policy run --model configs/shapes_model --what rollout --batch 32 --steps 10 \
         --text-tokens 12 --threads $threads --reps 3

@@ -25,6 +25,7 @@ cmake --build "$build_dir" -j "$jobs"
 
 ctest_args=(--test-dir "$build_dir" --output-on-failure -j "$jobs")
 if [ "${FLOWGRPO_TEST_LABELS:-all}" = "quick" ]; then ctest_args+=(-LE slow); fi
-# OpenBLAS keeps its own thread pool; two pools spinning on two cores halves throughput.
+# ctest runs as many tests at once as there are cores, each with LibTorch's OpenMP
+# pool: idle workers that spin would take cores from the other tests.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 ctest "${ctest_args[@]}"

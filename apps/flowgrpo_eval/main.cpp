@@ -36,7 +36,6 @@ fs::path adapter_dir(const fs::path& checkpoint) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  flowgrpo::use_passive_openmp_wait_policy(argv);
   flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-eval", [&] {
     namespace ft = flowgrpo::train;

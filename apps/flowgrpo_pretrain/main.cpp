@@ -16,7 +16,6 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
-  flowgrpo::use_passive_openmp_wait_policy(argv);
   flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-pretrain", [&] {
     namespace ft = flowgrpo::train;

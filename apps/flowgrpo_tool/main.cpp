@@ -8,7 +8,6 @@
 #include <map>
 
 int main(int argc, char** argv) {
-  flowgrpo::use_passive_openmp_wait_policy(argv);
   flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-tool", [&] {
     CLI::App app{"flowgrpo-tool: check flowgrpo's numerics against the Python reference, inspect weights"};

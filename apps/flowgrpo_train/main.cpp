@@ -14,7 +14,6 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
-  flowgrpo::use_passive_openmp_wait_policy(argv);
   flowgrpo::keep_freed_memory_for_reuse();
   return flowgrpo::run_main("flowgrpo-train", [&] {
     namespace ft = flowgrpo::train;

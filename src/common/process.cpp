@@ -26,14 +26,6 @@ std::string rank_prefix() {
 
 }  // namespace
 
-void use_passive_openmp_wait_policy(char** argv) {
-  // After the exec the variable is set, so this runs at most once.
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);
-  // Exec failed (no /proc?): carry on with the default policy.
-}
-
 void keep_freed_memory_for_reuse() {
 #if defined(__GLIBC__)
   const char* opt_out = std::getenv("FLOWGRPO_MALLOC_TUNING");
