@@ -30,8 +30,22 @@ elseif(_flowgrpo_torch_c10d)
 endif()
 
 if(FLOWGRPO_TORCH_HAS_CUDA)
-  # The CUDA wheels keep nccl.h in site-packages/nvidia/nccl/include.
+  # A CUDA wheel keeps nccl.h in site-packages/nvidia/nccl/include and the CUDA
+  # library headers (cuBLAS, cuSPARSE, ... which LibTorch's CUDA headers include) in
+  # site-packages/nvidia/cu13/include; a minimal toolkit (nvcc + cudart) lacks the
+  # latter, so they are added when the toolkit does not have them.
   get_filename_component(_flowgrpo_site "${TORCH_INSTALL_PREFIX}/.." ABSOLUTE)
   find_path(FLOWGRPO_NCCL_INCLUDE_DIR nccl.h
     HINTS "${_flowgrpo_site}/nvidia/nccl/include" "${_flowgrpo_site}/nvidia/cu13/include" ${CUDAToolkit_INCLUDE_DIRS})
+  find_path(FLOWGRPO_CUSPARSE_INCLUDE_DIR cusparse.h
+    HINTS ${CUDA_INCLUDE_DIRS} ${CUDAToolkit_INCLUDE_DIRS} "${_flowgrpo_site}/nvidia/cu13/include"
+          "${_flowgrpo_site}/nvidia/cusparse/include")
+  if(FLOWGRPO_CUSPARSE_INCLUDE_DIR)
+    include_directories(SYSTEM "${FLOWGRPO_CUSPARSE_INCLUDE_DIR}")
+  endif()
+  find_path(FLOWGRPO_CUDNN_INCLUDE_DIR cudnn.h
+    HINTS ${CUDA_INCLUDE_DIRS} "${_flowgrpo_site}/nvidia/cudnn/include")
+  if(FLOWGRPO_CUDNN_INCLUDE_DIR)
+    include_directories(SYSTEM "${FLOWGRPO_CUDNN_INCLUDE_DIR}")
+  endif()
 endif()

@@ -43,21 +43,25 @@ torch_cuda=$("$venv/bin/python" -c 'import torch; print(torch.version.cuda)')
 echo "[check_cuda_build] LibTorch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') (CUDA $torch_cuda)," \
      "nvcc $("$cuda_home/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
 
-# cuDNN / NCCL / cuBLAS etc. come as nvidia-* wheels; CMake's FindCUDAToolkit and
-# LibTorch's Caffe2 config look for them under these roots.
-nvidia_roots=()
-for d in "$site"/nvidia/*/; do nvidia_roots+=("${d%/}"); done
-prefix_path="$torch_prefix"
-for d in "${nvidia_roots[@]}"; do prefix_path+=";$d"; done
+# The CUDA libraries (cuBLAS, NVRTC, ...) come as the wheel's nvidia-* packages, not
+# with the toolkit: LibTorch's Caffe2 config (legacy FindCUDA) finds the toolkit from
+# CUDA_TOOLKIT_ROOT_DIR and needs NVRTC named; NCCL's header is found by
+# cmake/FlowgrpoTorchFeatures.cmake in site-packages/nvidia/nccl.
+nvrtc=$(ls "$site"/nvidia/cu13/lib/libnvrtc.so.* "$site"/nvidia/cuda_nvrtc/lib/libnvrtc.so.* 2>/dev/null | grep -v builtins | head -n 1 || true)
+if [ -z "$nvrtc" ]; then
+  echo "[check_cuda_build] error: libnvrtc not found under $site/nvidia (the torch CUDA wheel's nvidia packages)" >&2
+  exit 1
+fi
 
 generator=()
 if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
 cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$prefix_path" -DFLOWGRPO_PYTHON="$venv/bin/python" \
-  -DCUDAToolkit_ROOT="$cuda_home" -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" \
-  -DTORCH_CUDA_ARCH_LIST="9.0" -DFLOWGRPO_WITH_CUDA=ON -DFLOWGRPO_WITH_DISTRIBUTED=ON \
-  -DCUDNN_INCLUDE_DIR="$site/nvidia/cudnn/include" -DCUDNN_LIBRARY_PATH="$(ls "$site"/nvidia/cudnn/lib/libcudnn.so* | head -n 1)"
+  -DCMAKE_PREFIX_PATH="$torch_prefix" -DFLOWGRPO_PYTHON="$PWD/$venv/bin/python" \
+  -DCUDA_TOOLKIT_ROOT_DIR="$cuda_home" -DCUDAToolkit_ROOT="$cuda_home" -DCUDA_nvrtc_LIBRARY="$nvrtc" \
+  -DTORCH_CUDA_ARCH_LIST="9.0" -DFLOWGRPO_WITH_CUDA=ON -DFLOWGRPO_WITH_DISTRIBUTED=ON
 grep -q 'FLOWGRPO_WITH_CUDA:BOOL=ON' "$build_dir/CMakeCache.txt"
+grep -q 'FLOWGRPO_NCCL_INCLUDE_DIR:PATH=/' "$build_dir/CMakeCache.txt" ||
+  { echo "[check_cuda_build] error: nccl.h not found: the NCCL paths would not be compiled" >&2; exit 1; }
 cmake --build "$build_dir" -j "$jobs"
 
 echo "[check_cuda_build] OK: CUDA build compiled and linked in $(( $(date +%s) - start )) s ($build_dir)"
