@@ -2,8 +2,8 @@
 // (docs/parity.md) and inspects weight files.
 #include "commands.h"
 
-#include "flowgrpo/common/process.h"
 #include "flowgrpo/common/build_info.h"
+#include "flowgrpo/common/process.h"
 
 #include <map>
 

@@ -1,7 +1,7 @@
 // flowgrpo-train: Flow-GRPO fine-tuning. Single process, or one process per GPU
 // under torchrun (RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT).
-#include "flowgrpo/common/process.h"
 #include "flowgrpo/common/build_info.h"
+#include "flowgrpo/common/process.h"
 #include "flowgrpo/config/cli_options.h"
 #include "flowgrpo/config/config_validator.h"
 #include "flowgrpo/dist/communicator.h"

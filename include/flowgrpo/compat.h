@@ -42,6 +42,8 @@ auto make_autograd_node() {
 
 /// The message of a c10::Error without the C++ backtrace that LibTorch
 /// appends; what a person should see at the command line.
-inline std::string error_message(const c10::Error& e) { return e.what_without_backtrace(); }
+inline std::string error_message(const c10::Error& e) {
+  return e.what_without_backtrace();
+}
 
 }  // namespace flowgrpo::compat

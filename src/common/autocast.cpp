@@ -5,9 +5,13 @@
 
 namespace flowgrpo {
 
-bool autocast_enabled(c10::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
+bool autocast_enabled(c10::DeviceType device) {
+  return at::autocast::is_autocast_enabled(device);
+}
 
-c10::ScalarType autocast_dtype(c10::DeviceType device) { return at::autocast::get_autocast_dtype(device); }
+c10::ScalarType autocast_dtype(c10::DeviceType device) {
+  return at::autocast::get_autocast_dtype(device);
+}
 
 AutocastGuard::AutocastGuard(c10::DeviceType device, c10::ScalarType dtype, bool enabled)
     : device_(device), previous_enabled_(false), previous_dtype_(dtype) {

@@ -35,7 +35,8 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
     if (!out) throw std::runtime_error(tmp.string() + ": write failed");
   }
   fs::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot move " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot move " + tmp.string() + " to " + path.string() + ": " + ec.message());
 }
 
 }  // namespace flowgrpo::io

@@ -64,7 +64,8 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward_joint(const torch
   k = torch::cat({k, ck}, 2);
   v = torch::cat({v, cv}, 2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(options_.dim_head));
-  auto out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/false, scale);
+  auto out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                              /*is_causal=*/false, scale);
   out = out.transpose(1, 2).reshape({batch, -1, options_.heads * options_.dim_head}).to(q.scalar_type());
   auto image = out.slice(1, 0, n_image);
   auto ctx = out.slice(1, n_image);
@@ -81,7 +82,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   auto k = apply_norm("norm_k", heads_first(forward_linear(*this, "to_k", x)));
   auto v = heads_first(forward_linear(*this, "to_v", x));
   const double scale = 1.0 / std::sqrt(static_cast<double>(options_.dim_head));
-  auto out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/false, scale);
+  auto out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                              /*is_causal=*/false, scale);
   out = out.transpose(1, 2).reshape({batch, -1, options_.heads * options_.dim_head}).to(q.scalar_type());
   return forward_linear(*to_out, "0", out);
 }

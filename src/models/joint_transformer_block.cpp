@@ -84,7 +84,8 @@ std::pair<torch::Tensor, torch::Tensor> JointTransformerBlockImpl::forward(
     c_gate_mlp = n.gate_mlp;
     if (record != nullptr) {
       const torch::Tensor outs[] = {norm_c, c_gate_msa, c_shift_mlp, c_scale_mlp, c_gate_mlp};
-      for (int i = 0; i < 5; ++i) record_activation(record, prefix + "norm1_context." + std::to_string(i), outs[i]);
+      for (int i = 0; i < 5; ++i)
+        record_activation(record, prefix + "norm1_context." + std::to_string(i), outs[i]);
     }
   }
 

@@ -1,6 +1,6 @@
 #include "flowgrpo/models/lora.h"
-#include "flowgrpo/io/text_file.h"
 #include "flowgrpo/common/shape_string.h"
+#include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/log/logging.h"
@@ -414,7 +414,8 @@ void load_lora_weights(torch::nn::Module& root, const fs::path& dir_or_file) {
       if (c10::IntArrayRef(info.shape) != target.sizes()) {
         const int64_t file_r =
             info.shape.size() == 2 ? info.shape[std::string(which) == "lora_A" ? 0 : 1] : -1;
-        std::string what = k + " (file " + shape_string(info.shape) + ", model " + shape_string(target.sizes());
+        std::string what =
+            k + " (file " + shape_string(info.shape) + ", model " + shape_string(target.sizes());
         if (file_r != layer->r())
           what += "; rank " + std::to_string(file_r) + " vs " + std::to_string(layer->r());
         mismatched.push_back(what + ")");

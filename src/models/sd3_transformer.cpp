@@ -110,7 +110,8 @@ torch::Tensor SD3TransformerImpl::forward(const torch::Tensor& hidden_states,
   const int64_t width = hidden_states.size(3);
   auto x = pos_embed->forward(hidden_states);
   record_activation(record, "pos_embed", x);
-  if (record != nullptr) record_activation(record, "time_text_embed.time_proj", time_text_embed->time_proj(t));
+  if (record != nullptr)
+    record_activation(record, "time_text_embed.time_proj", time_text_embed->time_proj(t));
   auto temb = time_text_embed->forward(t, pooled_projections);
   record_activation(record, "time_text_embed", temb);
   auto ctx = forward_linear(*this, "context_embedder", encoder_hidden_states);

@@ -110,7 +110,8 @@ void ShapesPipeline::save(const fs::path& dir) const {
   for (const auto& [name, t] : io::state_dict(*transformer_))
     weights[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "transformer" / "diffusion_pytorch_model.safetensors", weights);
-  io::write_text_atomic(dir / "text_encoder" / "config.json", text_encoder_->config().to_json().dump(2) + "\n");
+  io::write_text_atomic(dir / "text_encoder" / "config.json",
+                        text_encoder_->config().to_json().dump(2) + "\n");
   io::TensorMap text;
   for (const auto& [name, t] : io::state_dict(*text_encoder_))
     text[name] = t.detach().to(torch::kCPU).contiguous();

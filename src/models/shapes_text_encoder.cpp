@@ -12,9 +12,7 @@
 
 namespace flowgrpo::models {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 ShapesTextEncoderConfig ShapesTextEncoderConfig::from_json(const nlohmann::json& j,
                                                            const std::string& source) {

@@ -60,9 +60,9 @@ torch::Tensor PerPromptStatTracker::update(const torch::Tensor& rewards, const t
         std::string("PerPromptStatTracker::update: prompt_indices must be int64 or int32, got ") +
         c10::toString(prompt_indices.scalar_type()));
   if (valid.defined() && (valid.dim() != 1 || valid.size(0) != n || valid.scalar_type() != torch::kBool))
-    throw std::invalid_argument("PerPromptStatTracker::update: valid must be a bool tensor [" +
-                                std::to_string(n) + "], got " +
-                                std::string(c10::toString(valid.scalar_type())) + " " + shape_string(valid.sizes()));
+    throw std::invalid_argument(
+        "PerPromptStatTracker::update: valid must be a bool tensor [" + std::to_string(n) + "], got " +
+        std::string(c10::toString(valid.scalar_type())) + " " + shape_string(valid.sizes()));
 
   const auto r_cpu = rewards.detach().to(torch::kCPU, torch::kDouble).contiguous();
   const auto p_cpu = prompt_indices.to(torch::kCPU, torch::kLong).contiguous();

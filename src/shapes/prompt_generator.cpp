@@ -1,4 +1,5 @@
 #include "flowgrpo/shapes/prompt_generator.h"
+#include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/data/prompt_dataset.h"
 #include "shapes/random.h"
@@ -103,18 +104,7 @@ detail::Random make_rng(uint64_t seed) {
 void write_file(const fs::path& path, const std::vector<PromptSpec>& specs) {
   std::string text;
   for (const auto& s : specs) text += data::format_geneval_record(s.to_metadata()) + "\n";
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp.string() + ": cannot open for writing");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    throw std::runtime_error("cannot move " + tmp.string() + " to " + path.string() + ": " + ec.message());
+  io::write_text_atomic(path, text);
 }
 
 }  // namespace

@@ -74,8 +74,9 @@ TEST(FlowgrpoTool, SdeStepReproducesFlowGrpoFixture) {
       EXPECT_EQ(out.at("std_dev_t").sizes(), (std::vector<int64_t>{2}));
       EXPECT_TRUE(all_close(out.at("std_dev_t"),
                             fixture.load(key + mode + ".std_dev_t").flatten().expand({2}), 1e-6));
-      if (mode == "gen")
+      if (mode == "gen") {
         EXPECT_TRUE(all_close(out.at("prev_sample"), fixture.load(key + "gen.prev_sample"), 1e-5));
+      }
     }
   }
 }

@@ -27,11 +27,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string tool() { return (ft::binary_dir() / "apps" / "flowgrpo-tool").string(); }
-std::string train() { return (ft::binary_dir() / "apps" / "flowgrpo-train").string(); }
+std::string tool() {
+  return (ft::binary_dir() / "apps" / "flowgrpo-tool").string();
+}
+std::string train() {
+  return (ft::binary_dir() / "apps" / "flowgrpo-train").string();
+}
 
 std::string oracle() {
-  return ft::python() + " -W ignore " + (fs::path(FLOWGRPO_SOURCE_DIR) / "tests/reference/reference_oracle.py").string();
+  return ft::python() + " -W ignore " +
+         (fs::path(FLOWGRPO_SOURCE_DIR) / "tests/reference/reference_oracle.py").string();
 }
 
 /// The base seed of this run: FLOWGRPO_REFERENCE_SEED, or drawn afresh.
@@ -65,9 +70,11 @@ class LiveReference : public ::testing::Test {
 TEST_F(LiveReference, RandomSD3TransformersMatchDiffusers) {
   for (uint64_t k = 0; k < 6; ++k) {
     const uint64_t seed = base_seed() + k;
-    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " + std::to_string(seed));
+    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " +
+                 std::to_string(seed));
     ft::TempDir dir;
-    ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " transformer " + std::to_string(seed) + " " + dir.path().string()));
+    ASSERT_NO_FATAL_FAILURE(
+        run_ok(oracle() + " transformer " + std::to_string(seed) + " " + dir.path().string()));
     const auto io = fio::load_safetensors(dir / "io.safetensors");
     fio::save_safetensors(dir / "in.safetensors", strip_prefix(io, "input."));
     ASSERT_NO_FATAL_FAILURE(run_ok(tool() + " forward --model " + dir.path().string() + " --input " +
@@ -83,9 +90,11 @@ TEST_F(LiveReference, RandomSD3TransformersMatchDiffusers) {
 TEST_F(LiveReference, RandomSchedulesMatchDiffusersBitExactly) {
   for (uint64_t k = 0; k < 8; ++k) {
     const uint64_t seed = base_seed() + k;
-    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " + std::to_string(seed));
+    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " +
+                 std::to_string(seed));
     ft::TempDir dir;
-    ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " schedule " + std::to_string(seed) + " " + (dir / "s.json").string()));
+    ASSERT_NO_FATAL_FAILURE(
+        run_ok(oracle() + " schedule " + std::to_string(seed) + " " + (dir / "s.json").string()));
     std::ifstream in(dir / "s.json");
     const auto ref = nlohmann::json::parse(in);
     std::ostringstream shift;
@@ -104,7 +113,8 @@ TEST_F(LiveReference, RandomSdeAndCpsStepsMatchFlowGrpo) {
   ft::TempDir dir;
   const uint64_t seed = base_seed();
   SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(seed));
-  ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " sde-steps " + std::to_string(seed) + " " + dir.path().string()));
+  ASSERT_NO_FATAL_FAILURE(
+      run_ok(oracle() + " sde-steps " + std::to_string(seed) + " " + dir.path().string()));
   std::ifstream in(dir / "cases.json");
   const auto cases = nlohmann::json::parse(in)["cases"];
   ASSERT_EQ(cases.size(), 8u);
@@ -131,9 +141,11 @@ TEST_F(LiveReference, RandomSdeAndCpsStepsMatchFlowGrpo) {
       const auto out = fio::load_safetensors(dir / "out.safetensors");
       const std::string p = mode + ".";
       EXPECT_TRUE(ft::all_close(out.at("log_prob"), t.at(p + "log_prob"), 1e-5, 1e-5)) << mode;
-      EXPECT_TRUE(ft::all_close(out.at("prev_sample_mean"), t.at(p + "prev_sample_mean"), 1e-5, 1e-5)) << mode;
+      EXPECT_TRUE(ft::all_close(out.at("prev_sample_mean"), t.at(p + "prev_sample_mean"), 1e-5, 1e-5))
+          << mode;
       EXPECT_TRUE(ft::all_close(out.at("std_dev_t"), t.at(p + "std_dev_t"), 1e-6, 1e-6)) << mode;
-      if (mode == "gen") EXPECT_TRUE(ft::all_close(out.at("prev_sample"), t.at(p + "prev_sample"), 1e-5, 1e-5));
+      if (mode == "gen")
+        EXPECT_TRUE(ft::all_close(out.at("prev_sample"), t.at(p + "prev_sample"), 1e-5, 1e-5));
     }
   }
 }
@@ -141,14 +153,18 @@ TEST_F(LiveReference, RandomSdeAndCpsStepsMatchFlowGrpo) {
 TEST_F(LiveReference, PeftAdapterLoadsIntoFlowgrpo) {
   for (uint64_t k = 0; k < 3; ++k) {
     const uint64_t seed = base_seed() + 100 + k;
-    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " + std::to_string(seed));
+    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " +
+                 std::to_string(seed));
     ft::TempDir dir;
     const auto s = std::to_string(seed);
     ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " transformer " + s + " " + dir.path().string()));
-    ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " lora-make " + s + " " + dir.path().string() + " " + (dir / "lora").string()));
-    fio::save_safetensors(dir / "in.safetensors", strip_prefix(fio::load_safetensors(dir / "io.safetensors"), "input."));
-    ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " lora-forward " + dir.path().string() + " " + (dir / "lora").string() +
-                                   " " + (dir / "in.safetensors").string() + " " + (dir / "peft.safetensors").string()));
+    ASSERT_NO_FATAL_FAILURE(
+        run_ok(oracle() + " lora-make " + s + " " + dir.path().string() + " " + (dir / "lora").string()));
+    fio::save_safetensors(dir / "in.safetensors",
+                          strip_prefix(fio::load_safetensors(dir / "io.safetensors"), "input."));
+    ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " lora-forward " + dir.path().string() + " " +
+                                   (dir / "lora").string() + " " + (dir / "in.safetensors").string() + " " +
+                                   (dir / "peft.safetensors").string()));
     ASSERT_NO_FATAL_FAILURE(run_ok(tool() + " forward --model " + dir.path().string() + " --lora " +
                                    (dir / "lora").string() + " --input " + (dir / "in.safetensors").string() +
                                    " --output " + (dir / "ours.safetensors").string()));
@@ -156,7 +172,8 @@ TEST_F(LiveReference, PeftAdapterLoadsIntoFlowgrpo) {
     const auto base = fio::load_safetensors(dir / "io.safetensors").at("output.sample");
     // The adapter must matter, or the comparison below would prove nothing.
     EXPECT_GT(ft::max_abs_diff(peft, base), 1e-2);
-    EXPECT_TRUE(ft::all_close(fio::load_safetensors(dir / "ours.safetensors").at("sample"), peft, 1e-4, 1e-4));
+    EXPECT_TRUE(
+        ft::all_close(fio::load_safetensors(dir / "ours.safetensors").at("sample"), peft, 1e-4, 1e-4));
   }
 }
 
@@ -172,7 +189,8 @@ TEST_F(LiveReference, AdapterWrittenByFlowgrpoTrainLoadsWithPeft) {
       " --set output_dir=" + (dir / "run").string() +
       " --set train.num_epochs=1 --set train.save_freq=1 --set train.eval_freq=0 --set train.ema=false"
       " --set train.learning_rate=0.02 --set train.clip_range=0.5 --set train.gradient_accumulation_steps=1"
-      " --set sample.train_batch_size=4 --set sample.num_image_per_prompt=4 --set sample.num_batches_per_epoch=2"
+      " --set sample.train_batch_size=4 --set sample.num_image_per_prompt=4 --set "
+      "sample.num_batches_per_epoch=2"
       " --set sample.num_steps=4 --set reward.shapes=0 --set reward.jpeg_incompressibility=1"
       " --set logging.level=warn"));
   const fs::path lora = dir / "run" / "checkpoints" / "latest" / "lora";
@@ -189,7 +207,8 @@ TEST_F(LiveReference, AdapterWrittenByFlowgrpoTrainLoadsWithPeft) {
        {"pooled_projections", torch::randn({3, cfg["pooled_projection_dim"].get<int64_t>()}, gen)},
        {"timestep", torch::rand({3}, gen) * 1000.0}});
   ASSERT_NO_FATAL_FAILURE(run_ok(oracle() + " lora-forward " + model.string() + " " + lora.string() + " " +
-                                 (dir / "in.safetensors").string() + " " + (dir / "peft.safetensors").string()));
+                                 (dir / "in.safetensors").string() + " " +
+                                 (dir / "peft.safetensors").string()));
   ASSERT_NO_FATAL_FAILURE(run_ok(tool() + " forward --model " + model.string() + " --lora " + lora.string() +
                                  " --input " + (dir / "in.safetensors").string() + " --output " +
                                  (dir / "ours.safetensors").string()));

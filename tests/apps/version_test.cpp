@@ -21,7 +21,8 @@ TEST(Executables, VersionNamesFlowgrpoLibTorchAndSwitches) {
     EXPECT_EQ(r.exit_code, 0) << exe << ": " << r.output;
     EXPECT_EQ(r.output.rfind(expected_line(), 0), 0u) << exe << ": " << r.output;
     EXPECT_NE(r.output.find(std::string("LibTorch ") + TORCH_VERSION), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(FLOWGRPO_WITH_DISTRIBUTED ? "distributed on" : "distributed off"), std::string::npos)
+    EXPECT_NE(r.output.find(FLOWGRPO_WITH_DISTRIBUTED ? "distributed on" : "distributed off"),
+              std::string::npos)
         << exe << ": " << r.output;
   }
 }

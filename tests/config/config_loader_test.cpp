@@ -115,13 +115,15 @@ TEST(ConfigLoader, ListsReplaceInsteadOfMerging) {
 
 TEST(ConfigLoader, MalformedOverrides) {
   flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_steps"}); },
-                 {"--set sample.num_steps", "KEY=VALUE"});
+                                             {"--set sample.num_steps", "KEY=VALUE"});
   flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample..num_steps=3"}); },
-                 {"malformed key 'sample..num_steps'"});
-  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"model.lora.target_modules=[a, b"}); },
-                 {"--set model.lora.target_modules=[a, b", "not valid YAML"});
-  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"include=x.yaml"}); },
-                 {"include: only allowed in config files", "(--set include=x.yaml)"});
+                                             {"malformed key 'sample..num_steps'"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { fc::load_config(std::nullopt, {"model.lora.target_modules=[a, b"}); },
+      {"--set model.lora.target_modules=[a, b", "not valid YAML"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { fc::load_config(std::nullopt, {"include=x.yaml"}); },
+      {"include: only allowed in config files", "(--set include=x.yaml)"});
 }
 
 TEST(ConfigLoader, IncludesMergeDeeplyAndTheIncludingFileWins) {
@@ -154,9 +156,10 @@ TEST(ConfigLoader, IncludeCycleShowsTheChain) {
   const std::string a = (dir / "a.yaml").string(), b = (dir / "b.yaml").string(),
                     c = (dir / "c.yaml").string();
   flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "a.yaml", {}); },
-                 {"include cycle: " + a + " -> " + b + " -> " + c + " -> " + a});
+                                             {"include cycle: " + a + " -> " + b + " -> " + c + " -> " + a});
   write_text_file(dir / "self.yaml", "include: self.yaml\n");
-  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "self.yaml", {}); }, {"include cycle"});
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "self.yaml", {}); },
+                                             {"include cycle"});
 }
 
 TEST(ConfigLoader, DiamondIncludeIsNotACycle) {
@@ -170,15 +173,19 @@ TEST(ConfigLoader, DiamondIncludeIsNotACycle) {
 
 TEST(ConfigLoader, MissingFilesAndBadYaml) {
   TempDir dir;
-  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "nope.yaml", {}); }, {"config file not found", "nope.yaml"});
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "nope.yaml", {}); },
+                                             {"config file not found", "nope.yaml"});
   write_text_file(dir / "inc.yaml", "seed: 1\ninclude: missing.yaml\n");
   flowgrpo::testing::expect_invalid_argument(
       [&] { fc::load_config(dir / "inc.yaml", {}); },
       {"config file not found", "missing.yaml", "included from " + (dir / "inc.yaml").string() + ":2"});
   write_text_file(dir / "bad.yaml", "sample:\n  num_steps: [1, 2\n");
-  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "bad.yaml", {}); }, {"bad.yaml:", "invalid YAML"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("include: 5: 6\n"); }, {"test.yaml:1:", "invalid YAML"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("include: {a: b}\n"); }, {"include: expected a path or a list of paths"});
+  flowgrpo::testing::expect_invalid_argument([&] { fc::load_config(dir / "bad.yaml", {}); },
+                                             {"bad.yaml:", "invalid YAML"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("include: 5: 6\n"); },
+                                             {"test.yaml:1:", "invalid YAML"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("include: {a: b}\n"); },
+                                             {"include: expected a path or a list of paths"});
 }
 
 TEST(ConfigLoader, UnknownTopLevelKeyNamesSourceAndValidKeys) {
@@ -192,47 +199,60 @@ TEST(ConfigLoader, UnknownTopLevelKeyNamesSourceAndValidKeys) {
 }
 
 TEST(ConfigLoader, UnknownNestedKeyNamesPathSourceAndValidKeys) {
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    rnak: 3\n"); },
-                 {"model.lora.rnak: unknown key (test.yaml:3:5)", "did you mean 'rank'?",
-                  "valid keys in 'model.lora': enabled, rank, alpha, target_modules, init, path"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  include: x.yaml\n"); },
-                 {"sample.include: unknown key", "valid keys in 'sample': num_steps,"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("model:\n  lora:\n    rnak: 3\n"); },
+      {"model.lora.rnak: unknown key (test.yaml:3:5)", "did you mean 'rank'?",
+       "valid keys in 'model.lora': enabled, rank, alpha, target_modules, init, path"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("sample:\n  include: x.yaml\n"); },
+      {"sample.include: unknown key", "valid keys in 'sample': num_steps,"});
 }
 
 TEST(ConfigLoader, UnknownKeyViaSetFails) {
   flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_step=3"}); },
-                 {"sample.num_step: unknown key (--set sample.num_step=3)", "did you mean 'num_steps'?",
-                  "valid keys in 'sample': "});
-  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_steps.x=3"}); },
-                 {"sample.num_steps: expected an integer, found a mapping (--set sample.num_steps.x=3)"});
+                                             {"sample.num_step: unknown key (--set sample.num_step=3)",
+                                              "did you mean 'num_steps'?", "valid keys in 'sample': "});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { fc::load_config(std::nullopt, {"sample.num_steps.x=3"}); },
+      {"sample.num_steps: expected an integer, found a mapping (--set sample.num_steps.x=3)"});
 }
 
 TEST(ConfigLoader, TypeErrorsNameKeyValueAndPosition) {
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: ten\n"); },
-                 {"sample.num_steps: expected an integer, found 'ten' (test.yaml:2:14)"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: 1.5\n"); }, {"expected an integer, found '1.5'"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: 99999999999\n"); }, {"out of range"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("sample:\n  num_steps: ten\n"); },
+      {"sample.num_steps: expected an integer, found 'ten' (test.yaml:2:14)"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: 1.5\n"); },
+                                             {"expected an integer, found '1.5'"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: 99999999999\n"); },
+                                             {"out of range"});
   flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  noise_level: high\n"); },
-                 {"sample.noise_level: expected a number, found 'high'"});
+                                             {"sample.noise_level: expected a number, found 'high'"});
   flowgrpo::testing::expect_invalid_argument([] { from_yaml("train:\n  cfg: maybe\n"); },
-                 {"train.cfg: expected true or false, found 'maybe'"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    target_modules: attn.to_q\n"); },
-                 {"model.lora.target_modules: expected a list of strings, found 'attn.to_q'"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  sde_window_range: [0, 1, 2]\n"); },
-                 {"sample.sde_window_range: expected a list of 2 integers like [0, 5], found a list of 3"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample: 3\n"); }, {"sample: expected a mapping of keys, found '3'"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("run_name: [a]\n"); }, {"run_name: expected a string, found a list"});
-  flowgrpo::testing::expect_invalid_argument([] { fc::load_config(std::nullopt, {"sample.num_steps=ten"}); },
-                 {"sample.num_steps: expected an integer, found 'ten' (--set sample.num_steps=ten)"});
+                                             {"train.cfg: expected true or false, found 'maybe'"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("model:\n  lora:\n    target_modules: attn.to_q\n"); },
+      {"model.lora.target_modules: expected a list of strings, found 'attn.to_q'"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("sample:\n  sde_window_range: [0, 1, 2]\n"); },
+      {"sample.sde_window_range: expected a list of 2 integers like [0, 5], found a list of 3"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample: 3\n"); },
+                                             {"sample: expected a mapping of keys, found '3'"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("run_name: [a]\n"); },
+                                             {"run_name: expected a string, found a list"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { fc::load_config(std::nullopt, {"sample.num_steps=ten"}); },
+      {"sample.num_steps: expected an integer, found 'ten' (--set sample.num_steps=ten)"});
 }
 
 TEST(ConfigLoader, AllLoadErrorsAreReportedTogether) {
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  num_steps: ten\n  bogus: 1\ntrain:\n  beta: x\n"); },
-                 {"3 configuration errors", "sample.num_steps", "sample.bogus", "train.beta"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("sample:\n  num_steps: ten\n  bogus: 1\ntrain:\n  beta: x\n"); },
+      {"3 configuration errors", "sample.num_steps", "sample.bogus", "train.beta"});
 }
 
 TEST(ConfigLoader, DuplicateKeysAreRejected) {
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("seed: 1\nseed: 2\n"); }, {"seed: key appears twice (test.yaml:2:1)"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("seed: 1\nseed: 2\n"); },
+                                             {"seed: key appears twice (test.yaml:2:1)"});
 }
 
 TEST(ConfigLoader, ScalarSpellings) {
@@ -252,17 +272,22 @@ TEST(ConfigLoader, ScalarSpellings) {
 }
 
 TEST(ConfigLoader, EnumParseErrorsListValidValues) {
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("sample:\n  sde_type: ode\n"); },
-                 {"sample.sde_type: unknown SDE type 'ode'; valid: sde, cps (test.yaml:2:13)"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("sample:\n  sde_type: ode\n"); },
+      {"sample.sde_type: unknown SDE type 'ode'; valid: sde, cps (test.yaml:2:13)"});
   flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  type: sdxl\n"); },
-                 {"unknown model type 'sdxl'; valid: sd3, flux"});
+                                             {"unknown model type 'sdxl'; valid: sd3, flux"});
   flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  dtype: int8\n"); },
-                 {"unknown dtype 'int8'; valid: float32, bfloat16, float16"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("data:\n  format: csv\n"); }, {"valid: geneval, text"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    init: zeros\n"); }, {"valid: gaussian, kaiming"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("dist:\n  backend: mpi\n"); }, {"valid: auto, gloo, nccl, none"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("logging:\n  level: loud\n"); },
-                 {"logging.level:", "'loud'", "trace, debug, info, warn, error, off"});
+                                             {"unknown dtype 'int8'; valid: float32, bfloat16, float16"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("data:\n  format: csv\n"); },
+                                             {"valid: geneval, text"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("model:\n  lora:\n    init: zeros\n"); },
+                                             {"valid: gaussian, kaiming"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("dist:\n  backend: mpi\n"); },
+                                             {"valid: auto, gloo, nccl, none"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("logging:\n  level: loud\n"); },
+      {"logging.level:", "'loud'", "trace, debug, info, warn, error, off"});
 }
 
 TEST(ConfigEnums, RoundTripAndAliases) {
@@ -280,7 +305,8 @@ TEST(ConfigEnums, RoundTripAndAliases) {
   for (auto b :
        {fc::DistBackend::kAuto, fc::DistBackend::kGloo, fc::DistBackend::kNccl, fc::DistBackend::kNone})
     EXPECT_EQ(fc::parse_dist_backend(fc::to_string(b)), b);
-  flowgrpo::testing::expect_invalid_argument([] { fc::parse_sde_type("ode"); }, {"unknown SDE type 'ode'; valid: sde, cps"});
+  flowgrpo::testing::expect_invalid_argument([] { fc::parse_sde_type("ode"); },
+                                             {"unknown SDE type 'ode'; valid: sde, cps"});
 }
 
 TEST(ConfigRewards, OrderIsKeptAndNullRemovesAnEntry) {
@@ -299,11 +325,14 @@ TEST(ConfigRewards, OrderIsKeptAndNullRemovesAnEntry) {
 }
 
 TEST(ConfigRewards, BadWeightsAndShapes) {
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward:\n  geneval: lots\n"); },
-                 {"reward.geneval: expected a number, found 'lots' (the reward's weight) (test.yaml:2:12)"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward: [geneval]\n"); },
-                 {"reward: expected a mapping of reward name to weight, e.g. {geneval: 1.0}, found a list"});
-  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward:\n  a: 1\n  a: 2\n"); }, {"reward.a: reward appears twice"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("reward:\n  geneval: lots\n"); },
+      {"reward.geneval: expected a number, found 'lots' (the reward's weight) (test.yaml:2:12)"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { from_yaml("reward: [geneval]\n"); },
+      {"reward: expected a mapping of reward name to weight, e.g. {geneval: 1.0}, found a list"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward:\n  a: 1\n  a: 2\n"); },
+                                             {"reward.a: reward appears twice"});
   // Non-finite weights load (so the validator can name them) but do not validate; see the validator tests.
   EXPECT_TRUE(std::isnan(from_yaml("reward:\n  a: .nan\n").reward[0].weight));
 }
@@ -418,5 +447,5 @@ TEST(ConfigRewardOptions, MergeKeyByKeyKeepTypesAndRoundTrip) {
 
 TEST(ConfigRewardOptions, MustBeMappings) {
   flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward_options: [geneval]\n"); },
-                 {"reward_options: expected a mapping", "found a list"});
+                                             {"reward_options: expected a mapping", "found a list"});
 }

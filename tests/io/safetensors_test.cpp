@@ -254,8 +254,8 @@ TEST(Safetensors, PythonReaderAgreesWithWriter) {
   flowgrpo::testing::write_text_file(dir / "expected.json", expected.dump());
 
   const fs::path script = fs::path(FLOWGRPO_SOURCE_DIR) / "tests" / "io" / "check_safetensors.py";
-  const auto result = flowgrpo::testing::run_command(flowgrpo::testing::python() + " '" + script.string() + "' '" +
-                                                     (dir / "all.safetensors").string() + "' '" +
+  const auto result = flowgrpo::testing::run_command(flowgrpo::testing::python() + " '" + script.string() +
+                                                     "' '" + (dir / "all.safetensors").string() + "' '" +
                                                      (dir / "expected.json").string() + "'");
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("OK 14 tensors"), std::string::npos) << result.output;

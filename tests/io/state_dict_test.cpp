@@ -105,10 +105,11 @@ TEST(StateDict, AllProblemsInOneErrorAndNothingCopied) {
   save_safetensors(dir / "bad.safetensors", state);
   Net net;
   const TensorMap before = snapshot(*net);
-  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, WeightSource::open(dir / "bad.safetensors")); },
-                 {"loading weights from " + (dir / "bad.safetensors").string(), "3 problems",
-                  "missing in file: [fc.bias]", "unexpected in file: [extra.weight]",
-                  "shape mismatch: [block.proj.weight (file [4,4], model [3,4])]"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { load_state_dict(*net, WeightSource::open(dir / "bad.safetensors")); },
+      {"loading weights from " + (dir / "bad.safetensors").string(), "3 problems",
+       "missing in file: [fc.bias]", "unexpected in file: [extra.weight]",
+       "shape mismatch: [block.proj.weight (file [4,4], model [3,4])]"});
   expect_unchanged(*net, before);
 }
 
@@ -142,8 +143,8 @@ TEST(StateDict, IgnoreOptions) {
   Net net;
   const torch::Tensor scale_before = net->block->scale.detach().clone();
   flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, state, "memory"); },
-                 {"loading weights from memory", "missing in file: [block.scale]",
-                  "unexpected in file: [encoder.conv.weight]"});
+                                             {"loading weights from memory", "missing in file: [block.scale]",
+                                              "unexpected in file: [encoder.conv.weight]"});
 
   LoadOptions options;
   options.ignore_unexpected_prefixes = {"encoder."};
@@ -154,7 +155,8 @@ TEST(StateDict, IgnoreOptions) {
 
   // A prefix must match at the start, not anywhere.
   options.ignore_unexpected_prefixes = {"conv."};
-  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, state, "memory", options); }, {"encoder.conv.weight"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(*net, state, "memory", options); },
+                                             {"encoder.conv.weight"});
 }
 
 TEST(StateDict, LongListsAreTruncated) {
@@ -164,8 +166,9 @@ TEST(StateDict, LongListsAreTruncated) {
     }
   };
   WideImpl wide;
-  const std::string msg = flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(wide, TensorMap{}, "empty"); },
-                                         {"30 problems", "p100", "p119", "... and 10 more]"});
+  const std::string msg =
+      flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(wide, TensorMap{}, "empty"); },
+                                                 {"30 problems", "p100", "p119", "... and 10 more]"});
   EXPECT_EQ(msg.find("p120"), std::string::npos) << msg;
 }
 
@@ -200,7 +203,8 @@ TEST(StateDict, UnreadableDataLeavesModuleUntouched) {
   flowgrpo::io::testing::write_bytes(path, bytes);
 
   MaskedImpl m;
-  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(m, WeightSource::open(path)); }, {path.string(), "'mask'"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_state_dict(m, WeightSource::open(path)); },
+                                             {path.string(), "'mask'"});
   EXPECT_TRUE(torch::equal(m.a, torch::zeros({4})));
   EXPECT_TRUE(torch::equal(m.z, torch::zeros({2})));
 }

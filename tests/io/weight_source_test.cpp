@@ -64,17 +64,20 @@ TEST(WeightSource, ShardedIndex) {
   EXPECT_TRUE(torch::equal(source.load("a.weight"), torch::arange(6, torch::kFloat32).reshape({2, 3})));
   EXPECT_TRUE(torch::equal(source.view("b.weight"), torch::full({4}, 7, torch::kInt64)));
   EXPECT_EQ(source.info("b.weight").dtype, DType::kI64);
-  flowgrpo::testing::expect_invalid_argument([&] { source.view("c.weight"); }, {source.description(), "'c.weight'"});
-  flowgrpo::testing::expect_invalid_argument([&] { source.file_of("c.weight"); }, {source.description(), "'c.weight'"});
+  flowgrpo::testing::expect_invalid_argument([&] { source.view("c.weight"); },
+                                             {source.description(), "'c.weight'"});
+  flowgrpo::testing::expect_invalid_argument([&] { source.file_of("c.weight"); },
+                                             {source.description(), "'c.weight'"});
 }
 
 TEST(WeightSource, MissingShard) {
   TempDir dir;
   write_sharded(dir.path());
   fs::remove(dir / "model-00002-of-00002.safetensors");
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
-                 {(dir / "model.safetensors.index.json").string(), "missing shard files",
-                  "model-00002-of-00002.safetensors"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir / "model.safetensors.index.json"); },
+      {(dir / "model.safetensors.index.json").string(), "missing shard files",
+       "model-00002-of-00002.safetensors"});
 }
 
 TEST(WeightSource, IndexAndShardsDisagreeReportedTogether) {
@@ -97,16 +100,20 @@ TEST(WeightSource, IndexAndShardsDisagreeReportedTogether) {
 TEST(WeightSource, MalformedIndex) {
   TempDir dir;
   write_sharded(dir.path(), "{\"weight_map\": ");
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
-                 {(dir / "model.safetensors.index.json").string(), "not valid JSON"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir / "model.safetensors.index.json"); },
+      {(dir / "model.safetensors.index.json").string(), "not valid JSON"});
   write_text_file(dir / "model.safetensors.index.json", R"({"metadata": {}})");
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"weight_map"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"weight_map"});
   write_text_file(dir / "model.safetensors.index.json", R"({"weight_map": {"a": 3}})");
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"'a'"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir / "model.safetensors.index.json"); }, {"'a'"});
   write_text_file(dir / "model.safetensors.index.json",
                   R"({"weight_map": {"a": "../elsewhere.safetensors"}})");
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "model.safetensors.index.json"); },
-                 {"'a'", "../elsewhere.safetensors", "relative"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir / "model.safetensors.index.json"); },
+      {"'a'", "../elsewhere.safetensors", "relative"});
 }
 
 TEST(WeightSource, InvalidShardNamesIndexAndShard) {
@@ -150,12 +157,14 @@ TEST(WeightSource, FixtureDirectory) {
 
 TEST(WeightSource, AmbiguousOrEmptyDirectory) {
   TempDir dir;
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir.path()); },
-                 {dir.path().string(), "no safetensors weights", "diffusion_pytorch_model.safetensors"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir.path()); },
+      {dir.path().string(), "no safetensors weights", "diffusion_pytorch_model.safetensors"});
   save_safetensors(dir / "a.safetensors", {{"w", torch::ones({1})}});
   save_safetensors(dir / "b.safetensors", {{"w", torch::ones({1})}});
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir.path()); },
-                 {dir.path().string(), "2 *.safetensors files", "a.safetensors", "b.safetensors"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { WeightSource::open(dir.path()); },
+      {dir.path().string(), "2 *.safetensors files", "a.safetensors", "b.safetensors"});
   save_safetensors(dir / "model.safetensors", {{"w", torch::ones({1})}});
   save_safetensors(dir / "diffusion_pytorch_model.safetensors", {{"w", torch::ones({1})}});
   flowgrpo::testing::expect_invalid_argument(
@@ -165,7 +174,8 @@ TEST(WeightSource, AmbiguousOrEmptyDirectory) {
 
 TEST(WeightSource, MissingPath) {
   TempDir dir;
-  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "nope"); }, {(dir / "nope").string(), "does not exist"});
+  flowgrpo::testing::expect_invalid_argument([&] { WeightSource::open(dir / "nope"); },
+                                             {(dir / "nope").string(), "does not exist"});
 }
 
 }  // namespace

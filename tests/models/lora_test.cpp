@@ -99,8 +99,10 @@ TEST(LoRA, InjectsFlowGrpoTargetsOnlyAndFreezesTheRest) {
   flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*fresh, none); }, {"not found", "attn.to_qq"});
   LoRAConfig list;
   list.target_modules = {"attn.to_out"};
-  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*fresh, list); }, {"not Linear", "attn.to_out"});
-  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*model, LoRAConfig::flow_grpo_sd3()); }, {"already"});
+  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*fresh, list); },
+                                             {"not Linear", "attn.to_out"});
+  flowgrpo::testing::expect_invalid_argument([&] { inject_lora(*model, LoRAConfig::flow_grpo_sd3()); },
+                                             {"already"});
 }
 
 TEST(LoRA, ZeroBLeavesOutputExactAndDisablingRestoresBase) {
@@ -270,10 +272,11 @@ TEST(LoRA, LoadValidationReportsAllProblems) {
   auto fresh = tiny();
   inject_lora(*fresh, cfg);
   const auto before = lora_state_dict(*fresh).at("transformer_blocks.0.attn.to_q.lora_A.weight").clone();
-  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*fresh, dir.path()); },
-                          {"missing", "transformer_blocks.1.attn.to_k.lora_A.weight", "unexpected",
-                           "transformer_blocks.0.attn2.to_q.lora_A.weight", "mismatch",
-                           "transformer_blocks.2.attn.to_v.lora_B.weight", "rank 16 vs 32"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { load_lora_weights(*fresh, dir.path()); },
+      {"missing", "transformer_blocks.1.attn.to_k.lora_A.weight", "unexpected",
+       "transformer_blocks.0.attn2.to_q.lora_A.weight", "mismatch",
+       "transformer_blocks.2.attn.to_v.lora_B.weight", "rank 16 vs 32"});
   // Nothing was copied.
   EXPECT_TRUE(
       torch::equal(lora_state_dict(*fresh).at("transformer_blocks.0.attn.to_q.lora_A.weight"), before));
@@ -283,9 +286,11 @@ TEST(LoRA, LoadValidationReportsAllProblems) {
   auto m16 = tiny();
   inject_lora(*m16, r16);
   save_lora_peft(*m16, r16, dir / "r16");
-  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*fresh, dir / "r16"); }, {"rank 16 vs 32"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*fresh, dir / "r16"); },
+                                             {"rank 16 vs 32"});
   auto plain = tiny();
-  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*plain, dir / "r16"); }, {"no LoRA adapters"});
+  flowgrpo::testing::expect_invalid_argument([&] { load_lora_weights(*plain, dir / "r16"); },
+                                             {"no LoRA adapters"});
 }
 
 TEST(LoRA, PeftConfigParsing) {
@@ -307,7 +312,7 @@ TEST(LoRA, PeftConfigParsing) {
     auto k = cfg.to_peft_json();
     k[key] = value;
     flowgrpo::testing::expect_invalid_argument([&] { LoRAConfig::from_peft_json(k, "adapter_config.json"); },
-                            {key, "adapter_config.json"});
+                                               {key, "adapter_config.json"});
   };
   reject("use_dora", true);
   reject("peft_type", "LOHA");

@@ -153,9 +153,10 @@ TEST(SD3Transformer, StrictLoadingReportsAllProblemsAtOnce) {
   weights["proj_out.weight"] = torch::zeros({32, 16});                        // mis-shaped
   fs::copy_file(ft::data_path("sd3_tiny/config.json"), dir / "config.json");
   io::save_safetensors(dir / "diffusion_pytorch_model.safetensors", weights);
-  flowgrpo::testing::expect_invalid_argument([&] { SD3Transformer::from_pretrained(dir.path()); },
-                          {"transformer_blocks.1.attn.to_k.bias", "transformer_blocks.9.attn.to_q.weight",
-                           "proj_out.weight", "[32,16]", "[64,16]", "SD3 transformer"});
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { SD3Transformer::from_pretrained(dir.path()); },
+      {"transformer_blocks.1.attn.to_k.bias", "transformer_blocks.9.attn.to_q.weight", "proj_out.weight",
+       "[32,16]", "[64,16]", "SD3 transformer"});
 }
 
 TEST(SD3Transformer, WrongModelFileIsAClearError) {

@@ -46,9 +46,9 @@ TEST(ClipImageProcessor, BicubicResizeEqualsPillowExactly) {
     const auto images = random_images(2, 3, c.h, c.w, static_cast<uint64_t>(c.h * 1000 + c.w));
     ft::write_raw(dir / "in.bin", images);
     const auto r =
-        ft::run_command(ft::tiny_reward_models_helper() + " resize " + (dir / "in.bin").string() + " " + (dir / "out.bin").string() +
-                        " 2 3 " + std::to_string(c.h) + " " + std::to_string(c.w) + " " +
-                        std::to_string(c.oh) + " " + std::to_string(c.ow));
+        ft::run_command(ft::tiny_reward_models_helper() + " resize " + (dir / "in.bin").string() + " " +
+                        (dir / "out.bin").string() + " 2 3 " + std::to_string(c.h) + " " +
+                        std::to_string(c.w) + " " + std::to_string(c.oh) + " " + std::to_string(c.ow));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto expected = ft::read_raw(dir / "out.bin", {2, 3, c.oh, c.ow}, torch::kByte);
     const auto actual = fr::pil_bicubic_resize(images, c.oh, c.ow);
@@ -69,10 +69,10 @@ TEST(ClipImageProcessor, PreprocessMatchesTheProcessorTo1e5) {
   for (const auto& c : cases) {
     const auto images = random_images(3, 3, c.h, c.w, static_cast<uint64_t>(c.h + c.w));
     ft::write_raw(dir / "in.bin", images);
-    const auto r = ft::run_command(ft::tiny_reward_models_helper() + " preprocess " + (dir / "in.bin").string() + " " +
-                                   (dir / "out.bin").string() + " 3 " + std::to_string(c.h) + " " +
-                                   std::to_string(c.w) + " " + std::to_string(c.shortest) + " " +
-                                   std::to_string(c.crop_h) + " " + std::to_string(c.crop_w));
+    const auto r = ft::run_command(
+        ft::tiny_reward_models_helper() + " preprocess " + (dir / "in.bin").string() + " " +
+        (dir / "out.bin").string() + " 3 " + std::to_string(c.h) + " " + std::to_string(c.w) + " " +
+        std::to_string(c.shortest) + " " + std::to_string(c.crop_h) + " " + std::to_string(c.crop_w));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     fr::ClipImageOptions o;
     o.shortest_edge = c.shortest;

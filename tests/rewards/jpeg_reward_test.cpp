@@ -44,7 +44,8 @@ TEST(JpegReward, SizesMatchPilAtQuality95) {
     files << " " << path.string();
   }
   const auto r = flowgrpo::testing::run_command(
-      flowgrpo::testing::python() + " -c \"import io,sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n b=io.BytesIO(); "
+      flowgrpo::testing::python() +
+      " -c \"import io,sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n b=io.BytesIO(); "
       "Image.open(f).convert('RGB').save(b, format='JPEG', quality=95); print(b.tell())\"" +
       files.str());
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -85,11 +85,11 @@ TEST(ShapesReward, ScoresFromMetadataNotPrompt) {
 
 TEST(ShapesReward, ForeignMetadataIsInvalidNotZero) {
   fr::ShapesReward reward;
-  auto batch = batch_of(
-      {fsh::PromptSpec::single_object(fsh::Shape::kSquare), fsh::PromptSpec::single_object(fsh::Shape::kCircle),
-       fsh::PromptSpec::single_object(fsh::Shape::kTriangle),
-       fsh::PromptSpec::single_object(fsh::Shape::kTriangle)},
-      5);
+  auto batch = batch_of({fsh::PromptSpec::single_object(fsh::Shape::kSquare),
+                         fsh::PromptSpec::single_object(fsh::Shape::kCircle),
+                         fsh::PromptSpec::single_object(fsh::Shape::kTriangle),
+                         fsh::PromptSpec::single_object(fsh::Shape::kTriangle)},
+                        5);
   batch.metadata[1] = json::parse(
       R"({"tag": "single_object", "include": [{"class": "dog", "count": 1}], "prompt": "a photo of a dog"})");
   batch.metadata[2] = json::object();  // e.g. a plain-text prompt file

@@ -118,7 +118,9 @@ std::string tiny_reward_models_helper() {
   return python() + " " + data_path("reward_models/tiny_reward_models.py").string();
 }
 
-std::string python() { return std::string("'") + FLOWGRPO_TEST_PYTHON + "'"; }
+std::string python() {
+  return std::string("'") + FLOWGRPO_TEST_PYTHON + "'";
+}
 
 bool python_has(const std::string& modules) {
   std::string imports;

@@ -62,7 +62,9 @@ std::string expect_invalid_argument(F&& f, const std::vector<std::string>& needl
 }
 
 /// A float64 tensor of the given values.
-inline torch::Tensor f64(const std::vector<double>& values) { return torch::tensor(values, torch::kDouble); }
+inline torch::Tensor f64(const std::vector<double>& values) {
+  return torch::tensor(values, torch::kDouble);
+}
 
 /// Raw little-endian tensor bytes to and from a file, for exchanging tensors with
 /// Python helpers (numpy.fromfile / tofile).
@@ -103,10 +105,10 @@ bool python_has(const std::string& modules);
 /// tests whose oracle is Python. A missing module is a broken set-up, never a skip:
 /// scripts/setup.sh --with-reference installs the reference stack, and a build
 /// without it excludes these tests with `ctest -LE reference`.
-#define FLOWGRPO_REQUIRE_PYTHON(modules)                                                               \
-  do {                                                                                                 \
-    if (!::flowgrpo::testing::python_has(modules))                                                     \
-      FAIL() << ::flowgrpo::testing::python() << " cannot import " << (modules)                         \
+#define FLOWGRPO_REQUIRE_PYTHON(modules)                                                                   \
+  do {                                                                                                     \
+    if (!::flowgrpo::testing::python_has(modules))                                                         \
+      FAIL() << ::flowgrpo::testing::python() << " cannot import " << (modules)                            \
              << " (run ./scripts/setup.sh --with-reference, or exclude these tests: ctest -LE reference)"; \
   } while (0)
 

@@ -19,6 +19,7 @@
 #include "flowgrpo/models/attention.h"
 #include "flowgrpo/models/embeddings.h"
 #include "flowgrpo/models/joint_transformer_block.h"
+#include "flowgrpo/models/load_options.h"
 #include "flowgrpo/models/normalization.h"
 #include "flowgrpo/models/sd3_transformer_config.h"
 #include "flowgrpo/sampling/velocity_model.h"
@@ -34,11 +35,7 @@ class WeightSource;
 
 namespace flowgrpo::models {
 
-/// Where and how from_pretrained() materialises the weights.
-struct SD3LoadOptions {
-  torch::Dtype dtype = torch::kFloat;  ///< Parameter dtype; file tensors (F32/F16/BF16) are converted to it.
-  torch::Device device = torch::kCPU;
-};
+using SD3LoadOptions = LoadOptions;
 
 class SD3TransformerImpl : public torch::nn::Module {
  public:

@@ -22,6 +22,7 @@
 #include "flowgrpo/models/autoencoders/diagonal_gaussian_distribution.h"
 #include "flowgrpo/models/autoencoders/vae_decoder.h"
 #include "flowgrpo/models/autoencoders/vae_encoder.h"
+#include "flowgrpo/models/load_options.h"
 
 #include <torch/torch.h>
 
@@ -34,11 +35,7 @@ class WeightSource;
 
 namespace flowgrpo::models {
 
-/// Where and how AutoencoderKL::from_pretrained() materialises the weights.
-struct AutoencoderKLLoadOptions {
-  torch::Dtype dtype = torch::kFloat;  ///< Parameter dtype; file tensors (F32/F16/BF16) are converted to it.
-  torch::Device device = torch::kCPU;
-};
+using AutoencoderKLLoadOptions = LoadOptions;
 
 class AutoencoderKLImpl : public torch::nn::Module {
  public:
