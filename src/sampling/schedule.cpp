@@ -24,15 +24,19 @@ std::vector<double> np_linspace(double start, double stop, int num) {
   return y;
 }
 
-// sigma_min of the 1000-step training table, computed in float32 exactly as
+// A sigma of the 1000-step training table, computed in float32 exactly as
 // FlowMatchEulerDiscreteScheduler.__init__ does (torch float32 ops).
-double training_sigma_min(const FlowMatchSchedulerConfig& c) {
-  // timesteps = linspace(1, T, T)[::-1] -> the last entry is 1.0; sigma = t / T.
-  const float t = 1.0f;
+// The training sigma of train timestep t (1..T): sigma = t / T, shifted.
+double training_sigma(const FlowMatchSchedulerConfig& c, float t) {
   const float sigma = t / static_cast<float>(c.num_train_timesteps);
   if (c.use_dynamic_shifting) return sigma;
+  // As diffusers' `shift * sigmas / (1 + (shift - 1) * sigmas)` on a float32 tensor:
+  // the Python scalars `shift` and `shift - 1` are formed in double and only then
+  // rounded to float32 (for a shift like 0.743, float(shift) - 1 differs from
+  // float(shift - 1) in the last place).
   const float shift = static_cast<float>(c.shift);
-  const float shifted = shift * sigma / (1.0f + (shift - 1.0f) * sigma);
+  const float shift_minus_one = static_cast<float>(c.shift - 1.0);
+  const float shifted = shift * sigma / (1.0f + shift_minus_one * sigma);
   return static_cast<double>(shifted);
 }
 
@@ -155,8 +159,10 @@ Schedule sd3_schedule(int num_steps, const FlowMatchSchedulerConfig& config) {
         "sd3_schedule: the scheduler config uses dynamic shifting (a FLUX schedule); "
         "use flux_schedule with the image token count");
   const double T = config.num_train_timesteps;
-  const double sigma_max = 1.0;  // shift(1) == 1 exactly
-  const double sigma_min = training_sigma_min(config);
+  // timesteps = linspace(1, T, T)[::-1]: sigma_max is the shifted sigma of t = T (1.0
+  // only when float32 rounding allows: 0.99999994 for shift 0.743), sigma_min of t = 1.
+  const double sigma_max = training_sigma(config, static_cast<float>(config.num_train_timesteps));
+  const double sigma_min = training_sigma(config, 1.0f);
   const std::vector<double> ts = np_linspace(sigma_max * T, sigma_min * T, num_steps);
   std::vector<float> sigmas(ts.size());
   for (size_t i = 0; i < ts.size(); ++i) {
