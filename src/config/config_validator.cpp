@@ -237,6 +237,10 @@ void check_pretrain(const Config& c, Checker& check) {
   const auto& p = c.pretrain;
   check.not_empty("pretrain.architecture", p.architecture,
                   "set the folder holding the model's component configs, e.g. configs/shapes_model");
+  if (p.stage != "transformer" && p.stage != "vae")
+    check.add("pretrain.stage = '" + p.stage + "': expected 'transformer' or 'vae'");
+  check.in_range("pretrain.kl_weight", p.kl_weight, 0, false, kInf, false);
+  check.at_least("pretrain.latent_stat_images", p.latent_stat_images, 1);
   check.at_least("pretrain.steps", p.steps, 1);
   check.at_least("pretrain.batch_size", p.batch_size, 1);
   check.in_range("pretrain.learning_rate", p.learning_rate, 0, true, kInf, false);

@@ -95,7 +95,9 @@ inline auto fields_of(const DistConfig*) {
 inline auto fields_of(const PretrainConfig*) {
   using S = PretrainConfig;
   return std::make_tuple(
-      field("architecture", &S::architecture), field("steps", &S::steps), field("batch_size", &S::batch_size),
+      field("stage", &S::stage), field("architecture", &S::architecture), field("vae", &S::vae),
+      field("kl_weight", &S::kl_weight), field("latent_stat_images", &S::latent_stat_images),
+      field("steps", &S::steps), field("batch_size", &S::batch_size),
       field("learning_rate", &S::learning_rate), field("weight_decay", &S::weight_decay),
       field("warmup_steps", &S::warmup_steps), field("max_grad_norm", &S::max_grad_norm),
       field("ema_decay", &S::ema_decay), field("prompt_dropout", &S::prompt_dropout),

@@ -35,8 +35,12 @@ int64_t read_resolution(const fs::path& dir) {
 ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
                                const ShapesTextEncoderConfig& text_config, WordTokenizer tokenizer,
                                sampling::FlowMatchSchedulerConfig scheduler, int64_t resolution,
-                               torch::Device device)
-    : tokenizer_(std::move(tokenizer)), scheduler_(scheduler), resolution_(resolution), device_(device) {
+                               torch::Device device, AutoencoderKL vae)
+    : vae_(std::move(vae)),
+      tokenizer_(std::move(tokenizer)),
+      scheduler_(scheduler),
+      resolution_(resolution),
+      device_(device) {
   if (text_config.vocab_size != tokenizer_.vocab_size())
     throw std::invalid_argument("shapes pipeline: text encoder vocab_size " +
                                 std::to_string(text_config.vocab_size) + " does not match the tokenizer's " +
@@ -51,13 +55,38 @@ ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
         "shapes pipeline: transformer joint_attention_dim / pooled_projection_dim must equal the text "
         "encoder's "
         "hidden_size / projection_dim");
-  if (transformer_config.in_channels != 3 || transformer_config.out_channels != 3)
-    throw std::invalid_argument(
-        "shapes pipeline: the transformer works in RGB pixel space (in/out_channels 3)");
-  if (resolution_ % transformer_config.patch_size != 0 ||
-      resolution_ / transformer_config.patch_size > transformer_config.pos_embed_max_size)
-    throw std::invalid_argument("shapes pipeline: resolution " + std::to_string(resolution_) +
-                                " does not fit the transformer's patch size / positional table");
+  // The transformer's input: RGB pixels, or the VAE's latents at resolution / f.
+  int64_t channels = 3;
+  int64_t side = resolution_;
+  std::string space = "pixel space (no vae/): 3 channels, " + std::to_string(resolution_) + "x" +
+                      std::to_string(resolution_);
+  if (!vae_.is_empty()) {
+    const auto& vc = vae_->config();
+    const int64_t f = vc.spatial_scale_factor();
+    if (resolution_ % f != 0)
+      throw std::invalid_argument("shapes pipeline: resolution " + std::to_string(resolution_) +
+                                  " is not a multiple of vae/config.json's spatial factor " + std::to_string(f));
+    if (vc.in_channels != 3 || vc.out_channels != 3)
+      throw std::invalid_argument("shapes pipeline: vae/config.json must map RGB images (in/out_channels 3)");
+    channels = vc.latent_channels;
+    side = resolution_ / f;
+    space = "vae/config.json latents: latent_channels " + std::to_string(channels) + ", " +
+            std::to_string(side) + "x" + std::to_string(side) + " (resolution " + std::to_string(resolution_) +
+            " / factor " + std::to_string(f) + ")";
+    vae_->to(device);
+    vae_->eval();
+    for (auto& p : vae_->parameters()) p.set_requires_grad(false);
+  }
+  if (transformer_config.in_channels != channels || transformer_config.out_channels != channels ||
+      transformer_config.sample_size != side)
+    throw std::invalid_argument("shapes pipeline: transformer/config.json (in_channels " +
+                                std::to_string(transformer_config.in_channels) + ", out_channels " +
+                                std::to_string(transformer_config.out_channels) + ", sample_size " +
+                                std::to_string(transformer_config.sample_size) + ") does not take the " + space);
+  if (side % transformer_config.patch_size != 0 ||
+      side / transformer_config.patch_size > transformer_config.pos_embed_max_size)
+    throw std::invalid_argument("shapes pipeline: a " + std::to_string(side) + "x" + std::to_string(side) +
+                                " input does not fit the transformer's patch size / positional table");
   transformer_ = SD3Transformer(transformer_config, torch::kFloat, device);
   text_encoder_ = ShapesTextEncoder(text_config);
   text_encoder_->to(device);
@@ -79,14 +108,45 @@ ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
   velocity_ = std::make_unique<SD3VelocityModel>(transformer_);
 }
 
-std::unique_ptr<ShapesPipeline> ShapesPipeline::from_configs(const fs::path& dir, torch::Device device) {
+namespace {
+
+// A latent model's trained VAE: from `vae_dir` if given (checked against the
+// architecture's vae/config.json when there is one), else from dir/vae; null for
+// a pixel model.
+AutoencoderKL load_trained_vae(const fs::path& dir, const fs::path& vae_dir) {
+  const auto arch_config = dir / "vae" / "config.json";
+  if (vae_dir.empty()) {
+    if (!fs::exists(arch_config)) return AutoencoderKL{nullptr};
+    if (!fs::exists(dir / "vae" / "diffusion_pytorch_model.safetensors") &&
+        !fs::exists(dir / "vae" / "diffusion_pytorch_model.safetensors.index.json"))
+      throw std::invalid_argument((dir / "vae").string() +
+                                  " holds a VAE config but no weights: a latent model needs its trained VAE "
+                                  "(train it with pretrain.stage: vae and set pretrain.vae to its folder)");
+    return AutoencoderKL::from_pretrained(dir / "vae");
+  }
+  auto vae = AutoencoderKL::from_pretrained(vae_dir);
+  if (fs::exists(arch_config)) {
+    auto expected = AutoencoderKLConfig::from_file(arch_config);
+    expected.scaling_factor = vae->config().scaling_factor;
+    expected.shift_factor = vae->config().shift_factor;
+    if (expected != vae->config())
+      throw std::invalid_argument("the trained VAE " + vae_dir.string() +
+                                  " has another architecture than " + arch_config.string());
+  }
+  return vae;
+}
+
+}  // namespace
+
+std::unique_ptr<ShapesPipeline> ShapesPipeline::from_configs(const fs::path& dir, torch::Device device,
+                                                             const fs::path& vae_dir) {
   return with_context("shapes model " + dir.string(), [&] {
     return std::make_unique<ShapesPipeline>(
         SD3TransformerConfig::from_file(dir / "transformer" / "config.json"),
         ShapesTextEncoderConfig::from_file(dir / "text_encoder" / "config.json"),
         WordTokenizer::from_file(dir / "tokenizer" / "vocab.json"),
         sampling::FlowMatchSchedulerConfig::from_json_file(dir / "scheduler" / "scheduler_config.json"),
-        read_resolution(dir), device);
+        read_resolution(dir), device, load_trained_vae(dir, vae_dir));
   });
 }
 
@@ -128,6 +188,7 @@ void ShapesPipeline::save(const fs::path& dir) const {
                                  {"base_image_seq_len", scheduler_.base_image_seq_len},
                                  {"max_image_seq_len", scheduler_.max_image_seq_len}};
   io::write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2) + "\n");
+  if (!vae_.is_empty()) vae_->save_pretrained(dir / "vae");
 }
 
 sampling::Conditioning ShapesPipeline::encode_prompts(const std::vector<std::string>& prompts) {
@@ -137,17 +198,28 @@ sampling::Conditioning ShapesPipeline::encode_prompts(const std::vector<std::str
 }
 
 std::vector<int64_t> ShapesPipeline::latent_shape() const {
-  return {3, resolution_, resolution_};
+  if (vae_.is_empty()) return {3, resolution_, resolution_};
+  const int64_t side = resolution_ / vae_->spatial_scale_factor();
+  return {vae_->config().latent_channels, side, side};
 }
 
 torch::Tensor ShapesPipeline::decode(const torch::Tensor& latents) {
-  return (latents.to(torch::kCPU, torch::kFloat) * 0.5 + 0.5).clamp(0.0, 1.0);
+  if (vae_.is_empty()) return (latents.to(torch::kCPU, torch::kFloat) * 0.5 + 0.5).clamp(0.0, 1.0);
+  torch::NoGradGuard no_grad;
+  return vae_->decode_to_image01(latents.detach().to(torch::kFloat)).to(torch::kCPU);
 }
 
-torch::Tensor ShapesPipeline::encode_images(const torch::Tensor& images) {
+torch::Tensor ShapesPipeline::normalize_images(const torch::Tensor& images) {
   const auto x =
       images.scalar_type() == torch::kByte ? images.to(torch::kFloat) / 255.0 : images.to(torch::kFloat);
   return x * 2.0 - 1.0;
+}
+
+torch::Tensor ShapesPipeline::encode_images(const torch::Tensor& images) {
+  const auto x = normalize_images(images).to(device_);
+  if (vae_.is_empty()) return x;
+  torch::NoGradGuard no_grad;
+  return vae_->to_model_space(vae_->encode(x).mode());
 }
 
 sampling::Schedule ShapesPipeline::schedule(int num_steps) const {

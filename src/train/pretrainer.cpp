@@ -1,4 +1,5 @@
 #include "flowgrpo/train/pretrainer.h"
+#include "flowgrpo/train/pretrain_checkpoints.h"
 #include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/common/error.h"
@@ -57,9 +58,7 @@ std::vector<torch::Tensor> Pretrainer::parameters() const {
 }
 
 double Pretrainer::learning_rate_at(int64_t step) const {
-  const auto& p = config_.pretrain;
-  if (p.warmup_steps <= 0 || step >= p.warmup_steps) return p.learning_rate;
-  return p.learning_rate * static_cast<double>(step + 1) / static_cast<double>(p.warmup_steps);
+  return warmup_learning_rate(config_.pretrain, step);
 }
 
 torch::Tensor Pretrainer::loss(int64_t step, const ImageTextBatch& batch) {
@@ -79,7 +78,7 @@ torch::Tensor Pretrainer::loss(int64_t step, const ImageTextBatch& batch) {
   auto sigma_gen = step_generator(config_.seed, step, kSigma);
   const auto u = torch::randn({n}, sigma_gen, torch::kDouble) * p.logit_normal_std + p.logit_normal_mean;
   const auto sigma = torch::sigmoid(u).to(torch::kFloat);
-  const auto x0 = models::ShapesPipeline::encode_images(batch.images);
+  const auto x0 = pipeline_.encode_images(batch.images).to(torch::kCPU);
   auto noise_gen = step_generator(config_.seed, step, kPretrainNoise);
   const auto eps = torch::randn(x0.sizes(), noise_gen, torch::kFloat);
   const auto s = sigma.view({n, 1, 1, 1});
@@ -93,20 +92,7 @@ torch::Tensor Pretrainer::loss(int64_t step, const ImageTextBatch& batch) {
 int64_t Pretrainer::run() {
   auto log = log::get("pretrain");
   const auto& p = config_.pretrain;
-  if (config_.resume == "latest") {
-    const auto latest = output_dir_ / "checkpoints" / "latest";
-    if (fs::exists(latest)) {
-      std::ifstream in(latest);
-      std::string name;
-      std::getline(in, name);
-      load_checkpoint(output_dir_ / "checkpoints" / name);
-    } else {
-      log->info("resume: latest requested but {} has no checkpoint; starting from scratch",
-                output_dir_.string());
-    }
-  } else if (!config_.resume.empty()) {
-    load_checkpoint(config_.resume);
-  }
+  if (const auto from = resolve_pretrain_resume(config_.resume, output_dir_)) load_checkpoint(*from);
   fs::create_directories(output_dir_);
   std::ofstream metrics(output_dir_ / "pretrain_metrics.jsonl", std::ios::app);
 
@@ -179,34 +165,12 @@ void Pretrainer::save_ema_model(const fs::path& dir) {
 }
 
 void Pretrainer::save_checkpoint() {
-  const auto root = output_dir_ / "checkpoints";
-  const std::string name = "step-" + std::to_string(step_);
-  const auto tmp = root / (name + ".tmp");
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  const auto tmp = begin_checkpoint(output_dir_, "step-" + std::to_string(step_));
   pipeline_.save(tmp / "model");
-  io::TensorMap shadow;
-  const auto state = ema_->state();
-  for (size_t i = 0; i < state.shadow.size(); ++i)
-    shadow["ema." + std::to_string(i)] = state.shadow[i].contiguous();
-  io::save_safetensors(tmp / "ema.safetensors", shadow,
-                       {{"num_updates", std::to_string(state.num_updates)},
-                        {"last_update_step", std::to_string(state.last_update_step)}});
+  save_ema(*ema_, tmp / "ema.safetensors");
   torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}}.dump() + "\n");
-  // The folder appears under its final name only once complete.
-  fs::remove_all(root / name);
-  fs::rename(tmp, root / name);
-  io::write_text_atomic(root / "latest", name + "\n");
-  // Keep the two newest checkpoints.
-  std::vector<std::pair<int64_t, fs::path>> all;
-  for (const auto& e : fs::directory_iterator(root)) {
-    const auto n = e.path().filename().string();
-    if (e.is_directory() && n.rfind("step-", 0) == 0 && n.find(".tmp") == std::string::npos)
-      all.emplace_back(std::stoll(n.substr(5)), e.path());
-  }
-  std::sort(all.begin(), all.end());
-  for (size_t i = 0; i + 2 < all.size(); ++i) fs::remove_all(all[i].second);
+  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "transformer"}}.dump() + "\n");
+  publish_checkpoint(tmp);
 }
 
 void Pretrainer::load_checkpoint(const fs::path& dir) {
@@ -214,17 +178,14 @@ void Pretrainer::load_checkpoint(const fs::path& dir) {
     std::ifstream in(dir / "state.json");
     if (!in) throw std::invalid_argument("missing state.json");
     const auto state = nlohmann::json::parse(in);
+    if (state.value("stage", "transformer") != "transformer")
+      throw std::invalid_argument("state.json: a '" + state.value("stage", std::string()) +
+                                  "'-stage checkpoint, not a transformer-stage one");
     auto loaded = models::ShapesPipeline::load(dir / "model", pipeline_.device());
     torch::NoGradGuard no_grad;
     io::load_state_dict(*pipeline_.transformer(), io::state_dict(*loaded->transformer()), dir.string());
     io::load_state_dict(*pipeline_.text_encoder(), io::state_dict(*loaded->text_encoder()), dir.string());
-    const auto ema_file = io::SafetensorsFile::open(dir / "ema.safetensors");
-    rl::EmaState ema_state;
-    for (size_t i = 0; i < parameters().size(); ++i)
-      ema_state.shadow.push_back(ema_file.load("ema." + std::to_string(i)));
-    ema_state.num_updates = std::stoll(ema_file.metadata().at("num_updates"));
-    ema_state.last_update_step = std::stoll(ema_file.metadata().at("last_update_step"));
-    ema_->load_state(ema_state);
+    load_ema(*ema_, parameters().size(), dir / "ema.safetensors");
     torch::load(*optimizer_, (dir / "optimizer.pt").string());
     step_ = state.at("step").get<int64_t>();
   });

@@ -97,7 +97,7 @@ TEST(ShapesPipeline, SavesAndLoadsExactlyAndSamples) {
   const auto images =
       q->decode(torch::tensor({-2.0f, -1.0f, 0.0f, 1.0f}).view({1, 1, 2, 2}).expand({1, 3, 2, 2}));
   EXPECT_TRUE(torch::equal(images[0][0], torch::tensor({{0.0f, 0.0f}, {0.5f, 1.0f}})));
-  EXPECT_TRUE(torch::equal(fm::ShapesPipeline::encode_images(torch::tensor({0, 255}, torch::kByte)),
+  EXPECT_TRUE(torch::equal(fm::ShapesPipeline::normalize_images(torch::tensor({0, 255}, torch::kByte)),
                            torch::tensor({-1.0f, 1.0f})));
 }
 

@@ -210,8 +210,16 @@ struct DistConfig {
 /// `flowgrpo-pretrain`: rectified-flow pretraining of a small model from scratch
 /// (the ShapesEval base model). Ignored by flowgrpo-train.
 struct PretrainConfig {
+  /// What to train: "transformer" (rectified flow of the transformer and text
+  /// encoder) or "vae" (the autoencoder of a latent model, trained first).
+  std::string stage = "transformer";
   std::string
       architecture;   ///< Folder with the component configs (model_index.json, transformer/config.json, ...).
+  /// A latent model's trained VAE component folder (the vae stage's output_dir/vae),
+  /// frozen during the transformer stage; "" = architecture/vae if it holds weights.
+  std::string vae;
+  double kl_weight = 1e-4;           ///< vae stage: weight of the KL term (per latent element) vs the L1 loss.
+  int latent_stat_images = 4096;     ///< vae stage: renders whose latents set scaling_factor / shift_factor.
   int steps = 20000;  ///< Optimizer steps.
   int batch_size = 64;             ///< Images per step.
   double learning_rate = 3e-4;     ///< AdamW peak learning rate (linear warm-up, then constant).

@@ -1,0 +1,89 @@
+#include "flowgrpo/train/pretrain_checkpoints.h"
+
+#include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/io/text_file.h"
+#include "flowgrpo/log/logging.h"
+
+#include <algorithm>
+#include <fstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace flowgrpo::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kStagingSuffix = ".tmp";
+}
+
+std::optional<fs::path> resolve_pretrain_resume(const std::string& resume, const fs::path& output_dir) {
+  if (resume.empty()) return std::nullopt;
+  if (resume != "latest") return fs::path(resume);
+  const auto latest = output_dir / "checkpoints" / "latest";
+  if (!fs::exists(latest)) {
+    log::get("pretrain")->info("resume: latest requested but {} has no checkpoint; starting from scratch",
+                               output_dir.string());
+    return std::nullopt;
+  }
+  std::ifstream in(latest);
+  std::string name;
+  std::getline(in, name);
+  if (name.empty()) throw std::invalid_argument(latest.string() + ": empty (expected a checkpoint name)");
+  return output_dir / "checkpoints" / name;
+}
+
+fs::path begin_checkpoint(const fs::path& output_dir, const std::string& name) {
+  const auto staging = output_dir / "checkpoints" / (name + kStagingSuffix);
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  return staging;
+}
+
+void publish_checkpoint(const fs::path& staging, int keep) {
+  const auto root = staging.parent_path();
+  auto name = staging.filename().string();
+  name.resize(name.size() - std::char_traits<char>::length(kStagingSuffix));
+  // The folder appears under its final name only once complete.
+  fs::remove_all(root / name);
+  fs::rename(staging, root / name);
+  io::write_text_atomic(root / "latest", name + "\n");
+  std::vector<std::pair<int64_t, fs::path>> all;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const auto n = e.path().filename().string();
+    if (e.is_directory() && n.rfind("step-", 0) == 0 && n.find(kStagingSuffix) == std::string::npos)
+      all.emplace_back(std::stoll(n.substr(5)), e.path());
+  }
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove_all(all[i].second);
+}
+
+void save_ema(const rl::Ema& ema, const fs::path& file) {
+  io::TensorMap shadow;
+  const auto state = ema.state();
+  for (size_t i = 0; i < state.shadow.size(); ++i)
+    shadow["ema." + std::to_string(i)] = state.shadow[i].contiguous();
+  io::save_safetensors(file, shadow,
+                       {{"num_updates", std::to_string(state.num_updates)},
+                        {"last_update_step", std::to_string(state.last_update_step)}});
+}
+
+void load_ema(rl::Ema& ema, size_t num_parameters, const fs::path& file) {
+  const auto f = io::SafetensorsFile::open(file);
+  rl::EmaState state;
+  for (size_t i = 0; i < num_parameters; ++i) state.shadow.push_back(f.load("ema." + std::to_string(i)));
+  const auto& meta = f.metadata();
+  if (!meta.count("num_updates") || !meta.count("last_update_step"))
+    throw std::invalid_argument(file.string() + ": metadata lacks num_updates / last_update_step");
+  state.num_updates = std::stoll(meta.at("num_updates"));
+  state.last_update_step = std::stoll(meta.at("last_update_step"));
+  ema.load_state(state);
+}
+
+double warmup_learning_rate(const config::PretrainConfig& p, int64_t step) {
+  if (p.warmup_steps <= 0 || step >= p.warmup_steps) return p.learning_rate;
+  return p.learning_rate * static_cast<double>(step + 1) / static_cast<double>(p.warmup_steps);
+}
+
+}  // namespace flowgrpo::train
