@@ -81,6 +81,20 @@ void load_ema(rl::Ema& ema, size_t num_parameters, const fs::path& file) {
   ema.load_state(state);
 }
 
+std::unique_ptr<torch::optim::AdamW> make_pretrain_optimizer(const config::PretrainConfig& p,
+                                                             const std::vector<torch::Tensor>& parameters) {
+  return std::make_unique<torch::optim::AdamW>(
+      parameters, torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
+}
+
+std::unique_ptr<rl::Ema> make_pretrain_ema(const config::PretrainConfig& p,
+                                           const std::vector<torch::Tensor>& parameters) {
+  rl::EmaOptions options;
+  options.max_decay = p.ema_decay;
+  options.update_every = 1;
+  return std::make_unique<rl::Ema>(parameters, options);
+}
+
 double warmup_learning_rate(const config::PretrainConfig& p, int64_t step) {
   if (p.warmup_steps <= 0 || step >= p.warmup_steps) return p.learning_rate;
   return p.learning_rate * static_cast<double>(step + 1) / static_cast<double>(p.warmup_steps);

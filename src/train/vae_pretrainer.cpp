@@ -32,13 +32,8 @@ constexpr int64_t kStatisticsBatch = 256;
 VaePretrainer::VaePretrainer(const config::Config& config, models::AutoencoderKL& vae, ImageTextSource& data,
                              fs::path output_dir, VaeEvalHook eval_hook)
     : config_(config), vae_(vae), data_(data), output_dir_(std::move(output_dir)), eval_hook_(std::move(eval_hook)) {
-  const auto& p = config_.pretrain;
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      parameters(), torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
-  rl::EmaOptions ema_options;
-  ema_options.max_decay = p.ema_decay;
-  ema_options.update_every = 1;
-  ema_ = std::make_unique<rl::Ema>(parameters(), ema_options);
+  optimizer_ = make_pretrain_optimizer(config_.pretrain, parameters());
+  ema_ = make_pretrain_ema(config_.pretrain, parameters());
 }
 
 std::vector<torch::Tensor> VaePretrainer::parameters() const {

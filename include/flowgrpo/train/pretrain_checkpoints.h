@@ -10,9 +10,13 @@
 #include "flowgrpo/config/config.h"
 #include "flowgrpo/rl/ema.h"
 
+#include <torch/torch.h>
+
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace flowgrpo::train {
 
@@ -34,6 +38,13 @@ void save_ema(const rl::Ema& ema, const std::filesystem::path& file);
 /// Reads what save_ema wrote into `ema` (which must track `num_parameters` tensors).
 /// @throws std::invalid_argument naming the file for a missing tensor or counter.
 void load_ema(rl::Ema& ema, size_t num_parameters, const std::filesystem::path& file);
+
+/// The optimizer both stages use: AdamW at pretrain.learning_rate / weight_decay.
+std::unique_ptr<torch::optim::AdamW> make_pretrain_optimizer(const config::PretrainConfig& pretrain,
+                                                             const std::vector<torch::Tensor>& parameters);
+/// The EMA of all weights, updated every step with decay capped at pretrain.ema_decay.
+std::unique_ptr<rl::Ema> make_pretrain_ema(const config::PretrainConfig& pretrain,
+                                           const std::vector<torch::Tensor>& parameters);
 
 /// pretrain.learning_rate after a linear warm-up over pretrain.warmup_steps.
 double warmup_learning_rate(const config::PretrainConfig& pretrain, int64_t step);
