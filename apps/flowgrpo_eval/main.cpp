@@ -8,6 +8,7 @@
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/log/progress_bar.h"
 #include "flowgrpo/models/lora.h"
+#include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/train/run_setup.h"
 
 #include <CLI/CLI.hpp>
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     auto pipeline = ft::load_pipeline(config, ft::default_device());
     if (!checkpoint.empty()) {
       const auto dir = adapter_dir(checkpoint);
+      ft::check_adapter_base_model(dir, *pipeline);
       try {
         flowgrpo::models::load_lora_adapter(pipeline->transformer_module(), dir);
       } catch (const std::invalid_argument& e) {

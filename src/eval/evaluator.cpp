@@ -40,15 +40,6 @@ nlohmann::json summary_json(const MetricSummary& m, bool with_count) {
 
 // A reward's component by name, also as "<part>/<name>" inside a weighted reward
 // (the first part that reports it).
-const torch::Tensor* find_component(const rewards::RewardResult& r, const std::string& name) {
-  if (auto it = r.components.find(name); it != r.components.end()) return &it->second;
-  for (const auto& [key, value] : r.components)
-    if (key.size() > name.size() + 1 &&
-        key.compare(key.size() - name.size() - 1, std::string::npos, "/" + name) == 0)
-      return &value;
-  return nullptr;
-}
-
 }  // namespace
 
 uint64_t eval_image_seed(uint64_t seed, uint64_t prompt, uint64_t image) {
@@ -127,8 +118,8 @@ EvalResult evaluate(models::TextToImagePipeline& pipeline, rewards::Reward& rewa
     r.check(reward.name(), n);
     const auto missing = torch::full({n}, NAN, torch::kDouble);
     scores.push_back(r.scores);
-    const auto* s = find_component(r, "strict_accuracy");
-    const auto* a = find_component(r, "accuracy");
+    const auto* s = r.find_component("strict_accuracy");
+    const auto* a = r.find_component("accuracy");
     strict.push_back(s != nullptr ? *s : missing);
     accuracy.push_back(a != nullptr ? *a : missing);
     if (options.keep_images) images.push_back(batch.as_uint8());

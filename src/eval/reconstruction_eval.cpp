@@ -23,11 +23,11 @@ double strict_sum(rewards::Reward& reward, const rewards::RewardBatch& batch) {
       throw std::runtime_error("reconstruction evaluation: " + reward.name() + " could not score image " +
                                std::to_string(i) + " ('" + batch.prompts[static_cast<size_t>(i)] +
                                "'): " + result.errors[static_cast<size_t>(i)]);
-  const auto it = result.components.find("strict_accuracy");
-  if (it == result.components.end())
+  const auto* strict = result.find_component("strict_accuracy");
+  if (strict == nullptr)
     throw std::invalid_argument("reconstruction evaluation: reward " + reward.name() +
                                 " has no strict_accuracy component");
-  return it->second.sum().item<double>();
+  return strict->sum().item<double>();
 }
 
 }  // namespace

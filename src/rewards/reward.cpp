@@ -62,6 +62,15 @@ int64_t RewardResult::num_invalid() const {
   return valid.defined() ? (~valid).sum().item<int64_t>() : 0;
 }
 
+const torch::Tensor* RewardResult::find_component(const std::string& name) const {
+  if (auto it = components.find(name); it != components.end()) return &it->second;
+  const std::string suffix = "/" + name;
+  for (const auto& [key, value] : components)
+    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), std::string::npos, suffix) == 0)
+      return &value;
+  return nullptr;
+}
+
 void RewardResult::check(const std::string& reward_name, int64_t n) const {
   auto fail = [&](const std::string& what) {
     throw std::runtime_error("reward '" + reward_name + "' returned a malformed result: " + what);

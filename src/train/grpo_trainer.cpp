@@ -1,9 +1,9 @@
 #include "flowgrpo/train/grpo_trainer.h"
-#include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/config/config_validator.h"
 #include "flowgrpo/io/safetensors.h"
+#include "flowgrpo/io/text_file.h"
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/log/progress_bar.h"
 #include "flowgrpo/rewards/async_reward_scorer.h"
@@ -11,6 +11,7 @@
 #include "flowgrpo/rl/zero_advantage_filter.h"
 #include "flowgrpo/sampling/sample_noise.h"
 #include "flowgrpo/sampling/sde_window.h"
+#include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/train/grpo_step.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -141,8 +142,10 @@ nlohmann::json GrpoTrainer::model_identity() const {
   nlohmann::json shapes = nlohmann::json::object();
   for (const auto& [name, t] : models::lora_state_dict(in_.pipeline.transformer_module()))
     shapes[name] = t.sizes().vec();
-  return {
-      {"pipeline", in_.pipeline.name()}, {"lora", lora_config_.to_peft_json()}, {"adapter_shapes", shapes}};
+  auto identity = base_model_record(in_.pipeline);
+  identity["lora"] = lora_config_.to_peft_json();
+  identity["adapter_shapes"] = shapes;
+  return identity;
 }
 
 EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
@@ -531,6 +534,7 @@ fs::path GrpoTrainer::save_checkpoint() {
       std::optional<rl::Ema::SwapScope> ema_weights;
       if (ema_) ema_weights.emplace(*ema_, params_);
       models::save_lora_peft(transformer, lora_config_, tmp / "lora");
+      write_base_model_record(tmp / "lora", in_.pipeline);
     }
     io::TensorMap raw;
     for (const auto& [n, t] : models::lora_state_dict(transformer)) raw[n] = t.detach().contiguous();
@@ -573,8 +577,9 @@ void GrpoTrainer::load_checkpoint(const fs::path& dir) {
       throw std::invalid_argument(
           "missing training_state/trainer_state.json (not a flowgrpo-train checkpoint)");
     const auto state = nlohmann::json::parse(in);
+    check_base_model_record(state.at("model"), in_.pipeline, "the checkpoint");
     const auto mine = model_identity();
-    for (const char* key : {"pipeline", "lora", "adapter_shapes"}) {
+    for (const char* key : {"lora", "adapter_shapes"}) {
       if (state.at("model").at(key) != mine.at(key))
         throw std::invalid_argument(std::string("the checkpoint was trained for another model: its '") + key +
                                     "' is " + state.at("model").at(key).dump() + ", this run's is " +

@@ -47,6 +47,31 @@ fm::ShapesTextEncoderConfig tiny_text() {
   return c;
 }
 
+// 8x8 RGB -> 4x4x4 latents, with a non-trivial shift and scale.
+fm::AutoencoderKL latent_test_vae(uint64_t seed) {
+  fm::AutoencoderKLConfig c;
+  c.down_block_types = {"DownEncoderBlock2D", "DownEncoderBlock2D"};
+  c.up_block_types = {"UpDecoderBlock2D", "UpDecoderBlock2D"};
+  c.block_out_channels = {8, 8};
+  c.latent_channels = 4;
+  c.norm_num_groups = 4;
+  c.sample_size = {8};
+  c.scaling_factor = 0.7;
+  c.shift_factor = 0.1;
+  c.use_quant_conv = false;
+  c.use_post_quant_conv = false;
+  torch::manual_seed(seed);
+  return fm::AutoencoderKL(c);
+}
+
+fm::SD3TransformerConfig tiny_latent_transformer() {
+  auto c = tiny_transformer();
+  c.in_channels = 4;
+  c.out_channels = 4;
+  c.sample_size = 4;
+  return c;
+}
+
 }  // namespace
 
 TEST(SincosPosEmbed, EqualsTheTableSd3CheckpointsStore) {
@@ -128,4 +153,62 @@ TEST(ShapesPipeline, RefusesAnotherModelsFolder) {
   }
   EXPECT_THROW(fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 12),
                std::invalid_argument);
+}
+
+TEST(ShapesPipeline, LatentModelEncodesAndDecodesThroughItsVaeAndReloadsExactly) {
+  auto vae = latent_test_vae(3);
+  fm::ShapesPipeline p(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, vae);
+  EXPECT_TRUE(p.is_latent());
+  EXPECT_EQ(p.latent_shape(), (std::vector<int64_t>{4, 4, 4}));
+  // The VAE is frozen: sampling and training never update it.
+  for (const auto& w : p.vae()->parameters()) EXPECT_FALSE(w.requires_grad());
+  torch::NoGradGuard ng;
+  const auto images = torch::randint(0, 256, {2, 3, 8, 8}).to(torch::kByte);
+  const auto z = p.encode_images(images);
+  EXPECT_EQ(z.sizes(), (std::vector<int64_t>{2, 4, 4, 4}));
+  // Model space is (posterior mode - shift) * scale, as SD3's pipeline uses it.
+  const auto mode = vae->encode(fm::ShapesPipeline::normalize_images(images)).mode();
+  EXPECT_TRUE(torch::allclose(z, (mode - 0.1) * 0.7, 1e-6, 1e-6));
+  const auto decoded = p.decode(z);
+  EXPECT_EQ(decoded.sizes(), (std::vector<int64_t>{2, 3, 8, 8}));
+  EXPECT_TRUE(torch::equal(decoded, vae->decode_to_image01(z)));
+  EXPECT_GE(decoded.min().item<double>(), 0.0);
+  EXPECT_LE(decoded.max().item<double>(), 1.0);
+
+  for (auto& t : p.transformer()->parameters()) t.normal_(0, 0.05);
+  TempDir dir;
+  p.save(dir.path());
+  EXPECT_TRUE(std::filesystem::exists(dir / "vae/config.json"));
+  auto q = fm::ShapesPipeline::load(dir.path());
+  ASSERT_TRUE(q->is_latent());
+  EXPECT_EQ(q->vae()->config(), vae->config());
+  EXPECT_TRUE(torch::equal(q->decode(z), decoded));
+  const std::vector<std::string> prompts{"a photo of a red square", ""};
+  const auto cond = p.encode_prompts(prompts);
+  const auto t = torch::full({2}, 600.0f);
+  EXPECT_TRUE(torch::equal(q->velocity_model().forward(z, t, q->encode_prompts(prompts)),
+                           p.velocity_model().forward(z, t, cond)));
+}
+
+TEST(ShapesPipeline, RefusesAVaeWhoseLatentsTheTransformerDoesNotTake) {
+  // The pixel transformer (3 channels, 8x8) with a VAE that makes 4x4x4 latents.
+  try {
+    fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1));
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("transformer/config.json (in_channels 3"), std::string::npos) << what;
+    EXPECT_NE(what.find("vae/config.json latents: latent_channels 4, 4x4"), std::string::npos) << what;
+  }
+  // A latent model's folder without trained VAE weights: named, with the way to make them.
+  TempDir dir;
+  fm::ShapesPipeline(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1))
+      .save(dir.path());
+  std::filesystem::remove(dir / "vae/diffusion_pytorch_model.safetensors");
+  try {
+    fm::ShapesPipeline::load(dir.path());
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("pretrain.stage: vae"), std::string::npos) << e.what();
+  }
 }

@@ -1,6 +1,7 @@
 // The Flow-GRPO loop end to end on a tiny model: learning signal, exact resume,
 // on-policy first step, checkpoint layout.
 #include "flowgrpo/train/grpo_trainer.h"
+#include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/models/shapes_pipeline.h"
 
 #include "support/test_support.h"
@@ -25,9 +26,11 @@ class BrightnessReward : public flowgrpo::rewards::Reward {
   }
 };
 
-std::unique_ptr<fm::ShapesPipeline> tiny_pipeline(uint64_t seed) {
+// The pixel model (8x8 RGB), or with `latent` a latent one whose VAE makes 4x4x3
+// latents: the same transformer width and channels, hence the same adapter shapes.
+std::unique_ptr<fm::ShapesPipeline> tiny_pipeline(uint64_t seed, bool latent = false) {
   fm::SD3TransformerConfig c;
-  c.sample_size = 8;
+  c.sample_size = latent ? 4 : 8;
   c.patch_size = 2;
   c.in_channels = 3;
   c.out_channels = 3;
@@ -48,9 +51,19 @@ std::unique_ptr<fm::ShapesPipeline> tiny_pipeline(uint64_t seed) {
   t.max_position_embeddings = 8;
   t.projection_dim = 12;
   torch::manual_seed(seed);
+  fm::AutoencoderKL vae{nullptr};
+  if (latent) {
+    fm::AutoencoderKLConfig v;
+    v.down_block_types = {"DownEncoderBlock2D", "DownEncoderBlock2D"};
+    v.up_block_types = {"UpDecoderBlock2D", "UpDecoderBlock2D"};
+    v.block_out_channels = {8, 8};
+    v.latent_channels = 3;
+    v.norm_num_groups = 4;
+    vae = fm::AutoencoderKL(v);
+  }
   auto p = std::make_unique<fm::ShapesPipeline>(
       c, t, fm::WordTokenizer({"a", "photo", "of", "red", "circle", "and", "square"}, 8),
-      flowgrpo::sampling::FlowMatchSchedulerConfig{}, 8);
+      flowgrpo::sampling::FlowMatchSchedulerConfig{}, 8, torch::kCPU, vae);
   // A "pretrained" model: adaLN-Zero's zero gates would block every gradient.
   torch::NoGradGuard ng;
   for (auto& w : p->transformer()->parameters()) w.normal_(0.0, 0.1);
@@ -104,8 +117,8 @@ struct Run {
   std::map<std::string, torch::Tensor> lora;
 };
 
-Run train(const flowgrpo::config::Config& config, const fs::path& out) {
-  auto pipeline = tiny_pipeline(1);
+Run train(const flowgrpo::config::Config& config, const fs::path& out, bool latent = false) {
+  auto pipeline = tiny_pipeline(1, latent);
   BrightnessReward reward;
   const auto data = prompts();
   flowgrpo::dist::SingleProcessCommunicator comm;
@@ -215,5 +228,30 @@ TEST(GrpoTrainer, CheckpointHoldsPeftAdapterAndRefusesAnotherModel) {
     FAIL();
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("trained for another model"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GrpoTrainer, PixelModelCheckpointIsRefusedByTheLatentModel) {
+  TempDir dir;
+  train(tiny_config(1), dir.path());
+  const auto adapter = dir / "checkpoints/latest/lora";
+  ASSERT_TRUE(fs::exists(adapter / ft::kBaseModelRecordFile));
+  // Same adapter shapes, different space: the record tells them apart.
+  auto latent = tiny_pipeline(1, /*latent=*/true);
+  EXPECT_TRUE(ft::check_adapter_base_model(adapter, *tiny_pipeline(1)));
+  try {
+    ft::check_adapter_base_model(adapter, *latent);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'latent_shape' is [3,8,8], this model's is [3,4,4]"), std::string::npos)
+        << e.what();
+  }
+  auto resume = tiny_config(2);
+  resume.resume = "latest";
+  try {
+    train(resume, dir.path(), /*latent=*/true);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("pixel-space and a latent-space model"), std::string::npos) << e.what();
   }
 }

@@ -67,6 +67,9 @@ struct RewardResult {
   /// Throws std::runtime_error naming `reward_name` unless the result matches a batch
   /// of `n`: shapes, dtypes, NaN exactly where invalid, errors for invalid samples.
   void check(const std::string& reward_name, int64_t n) const;
+  /// The component `name`, or a combined reward's `<member>/name` (the first such
+  /// in key order); nullptr when there is none.
+  const torch::Tensor* find_component(const std::string& name) const;
 };
 
 /// A reward function.
