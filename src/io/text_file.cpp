@@ -39,4 +39,22 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
     throw std::runtime_error("cannot move " + tmp.string() + " to " + path.string() + ": " + ec.message());
 }
 
+size_t drop_jsonl_rows_from(const fs::path& path, const std::string& key, int64_t first) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string kept, line;
+  size_t dropped = 0;
+  while (std::getline(in, line)) {
+    const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (row.is_object() && row.contains(key) && row[key].is_number_integer() && row[key].get<int64_t>() >= first) {
+      ++dropped;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  in.close();
+  if (dropped > 0) write_text_atomic(path, kept);
+  return dropped;
+}
+
 }  // namespace flowgrpo::io

@@ -59,29 +59,6 @@ models::LoRAConfig lora_config_from(const config::Config& c) {
   return l;
 }
 
-// Keeps the rows of a metrics.jsonl whose "epoch" is below `epoch`, rewriting the
-// file atomically; lines that are not JSON objects with an epoch are kept as they are.
-void drop_metrics_from_epoch(const fs::path& path, int64_t epoch) {
-  std::ifstream in(path);
-  if (!in) return;
-  std::string kept, line;
-  size_t dropped = 0;
-  while (std::getline(in, line)) {
-    const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (row.is_object() && row.contains("epoch") && row["epoch"].is_number_integer() &&
-        row["epoch"].get<int64_t>() >= epoch) {
-      ++dropped;
-      continue;
-    }
-    kept += line + "\n";
-  }
-  in.close();
-  if (dropped == 0) return;
-  io::write_text_atomic(path, kept);
-  log::get("train")->info("{}: dropped {} row(s) from epoch {} on, written after the checkpoint resumed from",
-                          path.string(), dropped, epoch);
-}
-
 double nan_mean(const torch::Tensor& x) {
   const auto finite = torch::isfinite(x);
   const auto n = finite.sum().item<int64_t>();
@@ -461,8 +438,12 @@ int64_t GrpoTrainer::run() {
     // Rows an interrupted run wrote after its last checkpoint are about to be
     // recomputed (every epoch is replayable from its number): drop them, so the
     // file holds each epoch once.
-    if (first > 0) drop_metrics_from_epoch(in_.output_dir / c.logging.metrics_file, first);
-    metrics_file.open(in_.output_dir / c.logging.metrics_file, std::ios::app);
+    const auto path = in_.output_dir / c.logging.metrics_file;
+    if (first > 0)
+      if (const auto dropped = io::drop_jsonl_rows_from(path, "epoch", first))
+        log->info("{}: dropped {} row(s) from epoch {} on, written after the checkpoint resumed from",
+                  path.string(), dropped, first);
+    metrics_file.open(path, std::ios::app);
   }
 
   const bool evaluating = in_.test_prompts != nullptr && c.train.eval_freq > 0;
@@ -485,9 +466,9 @@ int64_t GrpoTrainer::run() {
     metrics["global_step"] = global_step_;
     ++epoch_;
     if (in_.comm.is_main()) {
-      auto row = metrics;
-      row.erase("steps");
-      metrics_file << row.dump() << "\n" << std::flush;
+      // The per-optimizer-step rows stay in the epoch's row ("steps"): clipfrac,
+      // approx_kl, ratio and loss per step show what an epoch mean hides.
+      metrics_file << metrics.dump() << "\n" << std::flush;
       log_epoch(metrics);
     }
   }

@@ -84,7 +84,10 @@ int64_t VaePretrainer::run() {
   const auto& p = config_.pretrain;
   if (const auto from = resolve_pretrain_resume(config_.resume, output_dir_)) load_checkpoint(*from);
   fs::create_directories(output_dir_);
-  std::ofstream metrics(output_dir_ / "pretrain_metrics.jsonl", std::ios::app);
+  const auto metrics_path = output_dir_ / "pretrain_metrics.jsonl";
+  // Rows logged after the checkpoint this run resumed from are recomputed now.
+  io::drop_jsonl_rows_from(metrics_path, "step", step_ + 1);
+  std::ofstream metrics(metrics_path, std::ios::app);
 
   const int64_t start = step_;
   log::ProgressBar bar("vae", p.steps);

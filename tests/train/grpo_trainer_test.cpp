@@ -136,6 +136,10 @@ TEST(GrpoTrainer, MeanTrainingRewardRises) {
   TempDir dir;
   const auto run = train(tiny_config(8), dir.path());
   ASSERT_EQ(run.metrics.size(), 8u);
+  // Each epoch's row keeps its optimizer steps (2 micro-batches x 4 timesteps here).
+  ASSERT_EQ(run.metrics[0]["steps"].size(), 8u);
+  for (const char* key : {"global_step", "grad_norm", "clipfrac", "approx_kl", "policy_loss"})
+    EXPECT_TRUE(run.metrics[0]["steps"][0].contains(key)) << key << " in " << run.metrics[0]["steps"][0].dump();
   const double first = (run.metrics[0]["reward"].get<double>() + run.metrics[1]["reward"].get<double>()) / 2;
   const double last = (run.metrics[6]["reward"].get<double>() + run.metrics[7]["reward"].get<double>()) / 2;
   std::printf("  mean brightness reward: epochs 0-1 %.4f -> epochs 6-7 %.4f\n", first, last);

@@ -116,6 +116,8 @@ TEST(VaePretrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
     ft::VaePretrainer(vae_stage_config(10), vae, data, resumed.path()).run();
   }
   {
+    // A row an interrupted run logged after its last checkpoint: recomputed, not kept.
+    std::ofstream(resumed / "pretrain_metrics.jsonl", std::ios::app) << R"({"step": 15, "l1": 9.0})" << "\n";
     auto config = vae_stage_config(20);
     config.resume = "latest";
     auto vae = block_vae();
@@ -127,6 +129,12 @@ TEST(VaePretrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   const auto b = flowgrpo::io::load_safetensors(resumed / "vae/diffusion_pytorch_model.safetensors");
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+  std::vector<int64_t> logged;
+  for (const auto& row : metric_rows(resumed / "pretrain_metrics.jsonl", "l1")) {
+    logged.push_back(row["step"].get<int64_t>());
+    EXPECT_LT(row["l1"].get<double>(), 9.0);
+  }
+  EXPECT_EQ(logged, (std::vector<int64_t>{5, 10, 15, 20}));
   EXPECT_EQ(fm::AutoencoderKL::from_pretrained(straight / "vae")->config(),
             fm::AutoencoderKL::from_pretrained(resumed / "vae")->config());
 }

@@ -20,4 +20,11 @@ nlohmann::json read_json_file(const std::filesystem::path& path);
 /// @throws std::runtime_error naming the file when writing or renaming fails.
 void write_text_atomic(const std::filesystem::path& path, const std::string& text);
 
+/// For a JSON-lines metrics file that a resumed run is about to append to: drops
+/// the rows whose integer `key` is >= `first` (written after the checkpoint the
+/// run resumes from, and about to be recomputed), rewriting the file atomically.
+/// Lines that are not objects with an integer `key` are kept. Returns the number
+/// of rows dropped (0, and nothing written, when the file does not exist).
+size_t drop_jsonl_rows_from(const std::filesystem::path& path, const std::string& key, int64_t first);
+
 }  // namespace flowgrpo::io
