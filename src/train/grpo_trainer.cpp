@@ -299,7 +299,8 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
                         ? stored
                         : sampling::num_train_timesteps(sampling::SdeWindow::full(stored), stored,
                                                         c.train.timestep_fraction);
-  auto advantages = rl::expand_over_timesteps(rl::clip_advantages(local_adv, c.train.adv_clip_max), T);
+  last_advantages_ = rl::clip_advantages(local_adv, c.train.adv_clip_max);
+  auto advantages = rl::expand_over_timesteps(last_advantages_, T);
 
   rl::ZeroAdvantageFilterOptions filter_options;
   filter_options.num_batches_per_epoch = c.sample.num_batches_per_epoch;
@@ -309,6 +310,7 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
 
   // Epoch-level reward metrics (over all ranks for the reward itself).
   metrics["reward"] = number(nan_mean(all_rewards.masked_fill(~all_valid, NAN)));
+  metrics["num_images"] = all_rewards.numel();
   metrics["zero_std_ratio"] = stats.zero_std_ratio;
   metrics["reward_std_mean"] = stats.reward_std_mean;
   metrics["group_size"] = stats.mean_group_size;

@@ -84,6 +84,9 @@ class GrpoTrainer {
 
   int64_t epoch() const { return epoch_; }
   int64_t global_step() const { return global_step_; }
+  /// [N] float64: the (clipped) advantage of each of this rank's samples in the
+  /// last train_epoch, the credit every trained step of that trajectory received.
+  const torch::Tensor& last_advantages() const { return last_advantages_; }
   const std::vector<torch::Tensor>& trainable_parameters() const { return params_; }
   const models::LoRAConfig& lora_config() const { return lora_config_; }
   const config::BatchLayout& layout() const { return layout_; }
@@ -106,6 +109,7 @@ class GrpoTrainer {
   sampling::Conditioning negative_one_;
   int64_t epoch_ = 0;
   int64_t global_step_ = 0;
+  torch::Tensor last_advantages_;
   int64_t backward_count_ = 0;
 };
 
