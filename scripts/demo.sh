@@ -21,10 +21,13 @@ cmake --build "$build_dir" -j "$(nproc)" --target flowgrpo-train flowgrpo-eval
 
 out=${OUT:-runs/shapes_demo}
 config=${CONFIG:-configs/shapes.yaml}
-if [ ! -f assets/shapes/model/model_index.json ]; then
-  echo "demo: the ShapesEval base model is not in assets/shapes/model yet." >&2
-  echo "      Pretrain it with: ./build/apps/flowgrpo-pretrain --config configs/shapes_pretrain.yaml" >&2
-  echo "      then copy runs/shapes_pretrain/model to assets/shapes/model (docs/shapes.md)." >&2
+model=$("$build_dir/apps/flowgrpo-train" --config "$config" --dump-config | awk '/^model:/ {m = 1} m && /^  pretrained:/ {gsub(/"/, "", $2); print $2; exit}')
+if [ ! -f "$model/model_index.json" ]; then
+  echo "demo: the base model of $config is not in ${model:-?} yet." >&2
+  echo "      Pretrain it (docs/shapes.md, 'The latent base model'):" >&2
+  echo "        ./build/apps/flowgrpo-pretrain --config configs/shapes_vae.yaml" >&2
+  echo "        ./build/apps/flowgrpo-pretrain --config configs/shapes_latent_pretrain.yaml" >&2
+  echo "      then copy runs/shapes_latent_pretrain/model to $model." >&2
   exit 1
 fi
 mkdir -p "$out"

@@ -35,5 +35,5 @@ while read -r label overrides; do
     --set train.gradient_accumulation_steps=8 --set train.num_epochs="$epochs" \
     --set train.eval_freq=0 --set train.save_freq=0 --set train.ema=false $overrides \
     > "$dir.log" 2>&1 || { echo "{\"label\": \"$label\", \"error\": \"see $dir.log\"}"; continue; }
-  python3 scripts/noise_scale.py "$dir/metrics.jsonl" --label "$label"
+  python3 scripts/noise_scale.py "$dir/metrics.jsonl" --label "$label" || echo "{\"label\": \"$label\", \"error\": \"no estimate\"}"
 done <<< "$designs"

@@ -144,8 +144,9 @@ TEST_F(LiveReference, RandomSdeAndCpsStepsMatchFlowGrpo) {
       EXPECT_TRUE(ft::all_close(out.at("prev_sample_mean"), t.at(p + "prev_sample_mean"), 1e-5, 1e-5))
           << mode;
       EXPECT_TRUE(ft::all_close(out.at("std_dev_t"), t.at(p + "std_dev_t"), 1e-6, 1e-6)) << mode;
-      if (mode == "gen")
+      if (mode == "gen") {
         EXPECT_TRUE(ft::all_close(out.at("prev_sample"), t.at(p + "prev_sample"), 1e-5, 1e-5));
+      }
     }
   }
 }
@@ -179,7 +180,8 @@ TEST_F(LiveReference, PeftAdapterLoadsIntoFlowgrpo) {
 
 TEST_F(LiveReference, AdapterWrittenByFlowgrpoTrainLoadsWithPeft) {
   ft::TempDir dir;
-  const fs::path model = fs::path(FLOWGRPO_SOURCE_DIR) / "assets/shapes/model";
+  // The base model of configs/shapes.yaml, which the run below trains.
+  const fs::path model = fs::path(FLOWGRPO_SOURCE_DIR) / "assets/shapes/latent_model";
   // One short epoch at a large learning rate, so the adapter moves the output far
   // beyond the comparison tolerance; no EMA, so the saved adapter is the trained one.
   // JPEG size as the reward: it differs between any two images, so no group has
