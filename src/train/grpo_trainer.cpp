@@ -437,14 +437,14 @@ int64_t GrpoTrainer::run() {
   const int64_t first = epoch_;
   std::ofstream metrics_file;
   if (in_.comm.is_main()) {
-    // Rows an interrupted run wrote after its last checkpoint are about to be
-    // recomputed (every epoch is replayable from its number): drop them, so the
-    // file holds each epoch once.
+    // Rows an interrupted run wrote after its last checkpoint (or, for a fresh
+    // start, an earlier run's rows) are about to be recomputed: every epoch is
+    // replayable from its number. Drop them, so the file holds each epoch once.
     const auto path = in_.output_dir / c.logging.metrics_file;
-    if (first > 0)
-      if (const auto dropped = io::drop_jsonl_rows_from(path, "epoch", first))
-        log->info("{}: dropped {} row(s) from epoch {} on, written after the checkpoint resumed from",
-                  path.string(), dropped, first);
+    if (const auto dropped = io::drop_jsonl_rows_from(path, "epoch", first))
+      log->info("{}: dropped {} row(s) from epoch {} on, written by an earlier run after the state this run "
+                "starts from",
+                path.string(), dropped, first);
     metrics_file.open(path, std::ios::app);
   }
 

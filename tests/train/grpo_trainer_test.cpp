@@ -174,6 +174,14 @@ TEST(GrpoTrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
 }
 
+TEST(GrpoTrainer, AFreshRunInAUsedFolderKeepsEachEpochOnce) {
+  TempDir dir;
+  train(tiny_config(2), dir.path());
+  const auto again = train(tiny_config(1), dir.path());
+  ASSERT_EQ(again.metrics.size(), 1u);
+  EXPECT_EQ(again.metrics[0]["epoch"], 0);
+}
+
 TEST(GrpoTrainer, FirstOptimizerStepIsOnPolicy) {
   TempDir dir;
   auto config = tiny_config(1);
