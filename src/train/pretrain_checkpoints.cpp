@@ -100,4 +100,11 @@ double warmup_learning_rate(const config::PretrainConfig& p, int64_t step) {
   return p.learning_rate * static_cast<double>(step + 1) / static_cast<double>(p.warmup_steps);
 }
 
+std::ofstream open_pretrain_metrics(const std::filesystem::path& output_dir, int64_t step) {
+  std::filesystem::create_directories(output_dir);
+  const auto path = output_dir / "pretrain_metrics.jsonl";
+  io::drop_jsonl_rows_from(path, "step", step + 1);
+  return std::ofstream(path, std::ios::app);
+}
+
 }  // namespace flowgrpo::train

@@ -88,11 +88,7 @@ int64_t Pretrainer::run() {
   auto log = log::get("pretrain");
   const auto& p = config_.pretrain;
   if (const auto from = resolve_pretrain_resume(config_.resume, output_dir_)) load_checkpoint(*from);
-  fs::create_directories(output_dir_);
-  const auto metrics_path = output_dir_ / "pretrain_metrics.jsonl";
-  // Rows logged after the checkpoint this run resumed from are recomputed now.
-  io::drop_jsonl_rows_from(metrics_path, "step", step_ + 1);
-  std::ofstream metrics(metrics_path, std::ios::app);
+  auto metrics = open_pretrain_metrics(output_dir_, step_);
 
   const int64_t start = step_;
   log::ProgressBar bar("pretrain", p.steps);

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,5 +49,10 @@ std::unique_ptr<rl::Ema> make_pretrain_ema(const config::PretrainConfig& pretrai
 
 /// pretrain.learning_rate after a linear warm-up over pretrain.warmup_steps.
 double warmup_learning_rate(const config::PretrainConfig& pretrain, int64_t step);
+
+/// output_dir/pretrain_metrics.jsonl opened for appending, after dropping the rows
+/// logged past `step` (the step the run starts from: an interrupted run's rows
+/// after its checkpoint are recomputed now). Creates output_dir.
+std::ofstream open_pretrain_metrics(const std::filesystem::path& output_dir, int64_t step);
 
 }  // namespace flowgrpo::train
