@@ -4,7 +4,10 @@ learning rate small enough to keep the policy fixed, e.g. 1e-12) as one JSON lin
 the mean and standard error of the per-step |G|^2 and tr(Sigma) estimates, the noise
 scale B_noise = mean tr(Sigma) / mean |G|^2 (images per optimizer step at which a
 step's noise equals its signal), its lower bound at |G|^2 + 2 s.e., and the images/s
-of sampling plus training (docs/shapes.md, "Design by measurement")."""
+of sampling plus training (docs/shapes.md, "Design by measurement"). When the run logged
+per-timestep estimates (gns_grad_sq_t<j>, gns_trace_t<j>: the share of the gradient
+from the j-th trained transition), "timesteps" gives each one's |G_j|^2, tr(Sigma_j), its
+share of the summed noise and its own B_noise."""
 import argparse
 import json
 import math
@@ -26,6 +29,7 @@ def main():
     ap.add_argument("--skip-epochs", type=int, default=0, help="leading epochs to leave out (warm-up)")
     args = ap.parse_args()
     grad_sq, trace, seconds, images = [], [], 0.0, 0
+    per_t = {}  # j -> ([grad_sq], [trace])
     with open(args.metrics) as f:
         for line in f:
             row = json.loads(line)
@@ -35,6 +39,12 @@ def main():
                 if step.get("gns_grad_sq") is not None:
                     grad_sq.append(step["gns_grad_sq"])
                     trace.append(step["gns_trace"])
+                for key, value in step.items():
+                    if key.startswith("gns_grad_sq_t") and value is not None:
+                        j = int(key[len("gns_grad_sq_t"):])
+                        g_list, t_list = per_t.setdefault(j, ([], []))
+                        g_list.append(value)
+                        t_list.append(step["gns_trace_t%d" % j])
             seconds += row.get("time_sampling_s", 0.0) + row.get("time_train_s", 0.0)
             images += row.get("num_images", 0) or 0
     if not grad_sq:
@@ -53,6 +63,22 @@ def main():
         "signal_detected": g > 2 * g_se,
         "images_per_s": images / seconds if seconds > 0 and images else None,
     }
+    if per_t:
+        total_trace = sum(sum(t) / len(t) for _, t in per_t.values())
+        rows = []
+        for j in sorted(per_t):
+            gj, gj_se = mean_se(per_t[j][0])
+            tj, _ = mean_se(per_t[j][1])
+            rows.append({
+                "t": j,
+                "grad_sq": gj,
+                "grad_sq_se": gj_se,
+                "trace": tj,
+                "trace_share": tj / total_trace if total_trace > 0 else None,
+                "b_noise": tj / gj if gj > 0 else None,
+                "signal_detected": gj > 2 * gj_se,
+            })
+        out["timesteps"] = rows
     print(json.dumps(out))
 
 

@@ -3,11 +3,14 @@
 # B_noise = tr(Sigma) / |G|^2 at a fixed policy, for one sampler/training design per
 # line of overrides, on the base model of the given config. Each design runs
 # flowgrpo-train with lr 1e-12 (the policy stays put), 8 micro-batches of 16 images
-# per optimizer step and train.gradient_noise_scale, then scripts/noise_scale.py
-# prints one JSON line: B_noise, its 2-s.e. lower bound, images/s.
+# per optimizer step, each micro-batch whole GRPO groups (train.group_micro_batches:
+# micro-batches that share a group are not independent and bias the estimate), and
+# train.gradient_noise_scale; then scripts/noise_scale.py prints one JSON line:
+# B_noise, its 2-s.e. lower bound, images/s.
 #
 #   ./scripts/noise_scale_study.sh [CONFIG] [EPOCHS]   # default configs/shapes.yaml, 8
 #   DESIGNS=my_designs.txt ./scripts/noise_scale_study.sh  # "label --set k=v ..." per line
+#   EXTRA="--threads 1" OUT=runs/ns_a ./scripts/noise_scale_study.sh   # flags for every design
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config=${1:-configs/shapes.yaml}
@@ -33,7 +36,8 @@ while read -r label overrides; do
     --set train.learning_rate=1e-12 --set train.gradient_noise_scale=true \
     --set sample.train_batch_size=16 --set sample.num_batches_per_epoch=8 \
     --set train.gradient_accumulation_steps=8 --set train.num_epochs="$epochs" \
-    --set train.eval_freq=0 --set train.save_freq=0 --set train.ema=false $overrides \
+    --set train.eval_freq=0 --set train.save_freq=0 --set train.ema=false \
+    --set train.group_micro_batches=true ${EXTRA:-} $overrides \
     > "$dir.log" 2>&1 || { echo "{\"label\": \"$label\", \"error\": \"see $dir.log\"}"; continue; }
   python3 scripts/noise_scale.py "$dir/metrics.jsonl" --label "$label" || echo "{\"label\": \"$label\", \"error\": \"no estimate\"}"
 done <<< "$designs"

@@ -1,4 +1,5 @@
 // The one place that lists flowgrpo's built-in rewards.
+#include "flowgrpo/rewards/brightness_reward.h"
 #include "flowgrpo/rewards/jpeg_reward.h"
 #include "flowgrpo/rewards/remote_reward.h"
 #include "flowgrpo/rewards/reward_registry.h"
@@ -22,6 +23,11 @@ void register_builtin_rewards(RewardRegistry& registry) {
                [no_options](const nlohmann::json& options) {
                  no_options("jpeg_incompressibility", options);
                  return std::make_unique<JpegReward>(JpegReward::Kind::kIncompressibility);
+               });
+  registry.add("brightness", "mean pixel value in [0, 1] (a positive-control reward)",
+               [no_options](const nlohmann::json& options) {
+                 no_options("brightness", options);
+                 return std::make_unique<BrightnessReward>();
                });
   // Neural scorers exported once to TorchScript (scripts/export_reward_models.py).
   for (const auto& spec :

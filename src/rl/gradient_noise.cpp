@@ -12,7 +12,43 @@ GradientNoiseEstimator::GradientNoiseEstimator(double micro_batch_weight) : weig
                                 std::to_string(weight_));
 }
 
-torch::Tensor GradientNoiseEstimator::flat_gradient(const std::vector<torch::Tensor>& parameters) const {
+void GradientNoiseEstimator::end_micro_batch(const std::vector<torch::Tensor>& parameters,
+                                             int64_t batch_size) {
+  end_micro_batch(parameters, batch_size, weight_);
+}
+
+void GradientNoiseEstimator::end_micro_batch(const std::vector<torch::Tensor>& parameters, int64_t batch_size,
+                                             double weight) {
+  if (batch_size < 1)
+    throw std::invalid_argument("GradientNoiseEstimator: batch_size must be >= 1, got " +
+                                std::to_string(batch_size));
+  if (!std::isfinite(weight) || weight <= 0)
+    throw std::invalid_argument("GradientNoiseEstimator: a micro-batch's weight must be finite and > 0, got " +
+                                std::to_string(weight));
+  auto current = rl::flat_gradient(parameters);
+  if (previous_.defined() && previous_.numel() != current.numel())
+    throw std::invalid_argument("GradientNoiseEstimator: the parameters hold " +
+                                std::to_string(current.numel()) + " gradient values, earlier " +
+                                std::to_string(previous_.numel()));
+  // Unscaled: the micro-batch contributed weight·g to .grad.
+  add_micro_batch((previous_.defined() ? current - previous_ : current) / weight, batch_size);
+  previous_ = std::move(current);
+}
+
+void GradientNoiseEstimator::add_micro_batch(const torch::Tensor& gradient, int64_t batch_size) {
+  if (batch_size < 1)
+    throw std::invalid_argument("GradientNoiseEstimator: batch_size must be >= 1, got " +
+                                std::to_string(batch_size));
+  if (sum_.defined() && sum_.numel() != gradient.numel())
+    throw std::invalid_argument("GradientNoiseEstimator: the gradient holds " + std::to_string(gradient.numel()) +
+                                " values, earlier " + std::to_string(sum_.numel()));
+  const auto g = gradient.detach().flatten().to(torch::kFloat);
+  sum_ = sum_.defined() ? sum_ + g : g.clone();
+  squared_norms_.push_back(g.pow(2).sum().item<double>());
+  batch_sizes_.push_back(batch_size);
+}
+
+torch::Tensor flat_gradient(const std::vector<torch::Tensor>& parameters) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   parts.reserve(parameters.size());
@@ -21,32 +57,14 @@ torch::Tensor GradientNoiseEstimator::flat_gradient(const std::vector<torch::Ten
     parts.push_back(g.defined() ? g.detach().flatten().to(torch::kFloat)
                                 : torch::zeros({p.numel()}, p.options().dtype(torch::kFloat)));
   }
-  // Unscaled: a micro-batch contributes weight·g to .grad.
-  return torch::cat(parts) / weight_;
-}
-
-void GradientNoiseEstimator::end_micro_batch(const std::vector<torch::Tensor>& parameters,
-                                             int64_t batch_size) {
-  if (batch_size < 1)
-    throw std::invalid_argument("GradientNoiseEstimator: batch_size must be >= 1, got " +
-                                std::to_string(batch_size));
-  auto current = flat_gradient(parameters);
-  if (previous_.defined() && previous_.numel() != current.numel())
-    throw std::invalid_argument("GradientNoiseEstimator: the parameters hold " +
-                                std::to_string(current.numel()) + " gradient values, earlier " +
-                                std::to_string(previous_.numel()));
-  const auto g = previous_.defined() ? current - previous_ : current;
-  squared_norms_.push_back(g.pow(2).sum().item<double>());
-  batch_sizes_.push_back(batch_size);
-  previous_ = std::move(current);
+  return torch::cat(parts);
 }
 
 std::optional<GradientNoiseEstimate> GradientNoiseEstimator::end_step() {
   std::optional<GradientNoiseEstimate> out;
   const auto m = static_cast<int64_t>(squared_norms_.size());
   if (m >= 2) {
-    // previous_ is the accumulated gradient, i.e. the sum of the micro-batches' ones.
-    const double total_sq = previous_.pow(2).sum().item<double>();
+    const double total_sq = sum_.pow(2).sum().item<double>();  // |Σ g_k|²
     double sum_sq = 0;
     for (double s : squared_norms_) sum_sq += s;
     const double md = static_cast<double>(m);
@@ -62,6 +80,7 @@ std::optional<GradientNoiseEstimate> GradientNoiseEstimator::end_step() {
     out = e;
   }
   previous_ = torch::Tensor();
+  sum_ = torch::Tensor();
   squared_norms_.clear();
   batch_sizes_.clear();
   return out;

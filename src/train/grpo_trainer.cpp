@@ -13,6 +13,7 @@
 #include "flowgrpo/sampling/sde_window.h"
 #include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/train/grpo_step.h"
+#include "flowgrpo/train/micro_batches.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -349,14 +350,44 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   metrics["steps"] = nlohmann::json::array();
   const auto device = in_.pipeline.device();
 
+  if (gradient_noise_ && timestep_noise_.size() != static_cast<size_t>(T))
+    timestep_noise_.assign(static_cast<size_t>(T), rl::GradientNoiseEstimator());
+  auto end_optimizer_step = [&] {
+    if (gradient_noise_) {
+      if (const auto e = gradient_noise_->end_step()) {
+        step_metrics.add("gns_grad_sq", e->grad_sq);
+        step_metrics.add("gns_trace", e->trace);
+      }
+      for (size_t j = 0; j < timestep_noise_.size(); ++j)
+        if (const auto e = timestep_noise_[j].end_step()) {
+          step_metrics.add(fmt::format("gns_grad_sq_t{}", j), e->grad_sq);
+          step_metrics.add(fmt::format("gns_trace_t{}", j), e->trace);
+        }
+      timestep_previous_ = torch::Tensor();
+    }
+    optimizer_step(step_metrics, metrics);
+  };
   for (int inner = 0; inner < c.train.num_inner_epochs; ++inner) {
     auto gen = at::detail::createCPUGenerator(stream_seed(
         c.seed, kShuffle,
         {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(inner)}));
-    const auto order = kept.kept_indices.index_select(0, torch::randperm(n_kept, gen, torch::kLong));
-    const int64_t micro = n_kept / num_batches;
-    for (int64_t mb = 0; mb < num_batches; ++mb) {
-      const auto idx = order.narrow(0, mb * micro, micro);
+    const auto micro_batches = c.train.group_micro_batches
+                                   ? whole_group_micro_batches(kept.kept_indices, samples.prompt_index,
+                                                               num_batches, gen)
+                                   : shuffled_micro_batches(kept.kept_indices, num_batches, gen);
+    // Each micro-batch's mean loss is weighted by its size relative to the mean size, so
+    // every image weighs the same when sizes differ (whole-group micro-batches).
+    const double mean_size = static_cast<double>(n_kept) / static_cast<double>(num_batches);
+    for (const auto& idx : micro_batches) {
+      const int64_t micro = idx.numel();
+      if (micro == 0) {
+        // Fewer groups than micro-batches: keep the optimizer-step boundaries in place.
+        for (int64_t j = 0; j < T; ++j)
+          if (++backward_count_ % sync_every == 0) end_optimizer_step();
+        continue;
+      }
+      const double size_weight = static_cast<double>(micro) / mean_size;
+      step_options.loss_scale = size_weight / static_cast<double>(sync_every);
       const auto cond = samples.cond.index_select(idx).to(device);
       const auto neg = negative_one_.repeat_interleave(micro);
       const auto adv = advantages.index_select(0, idx).to(device);
@@ -373,16 +404,19 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
                                cond,
                                neg};
         grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options, step_metrics);
-        const bool sync = ++backward_count_ % sync_every == 0;
         if (gradient_noise_) {
-          if (j == T - 1) gradient_noise_->end_micro_batch(params_, micro);
-          if (sync)
-            if (const auto e = gradient_noise_->end_step()) {
-              step_metrics.add("gns_grad_sq", e->grad_sq);
-              step_metrics.add("gns_trace", e->trace);
-            }
+          // This backward pass's share of the micro-batch's mean gradient (the shares of
+          // the T passes sum to it).
+          auto flat = rl::flat_gradient(params_);
+          const auto delta = timestep_previous_.defined() ? flat - timestep_previous_ : flat;
+          timestep_noise_[static_cast<size_t>(j)].add_micro_batch(
+              delta * (static_cast<double>(c.train.gradient_accumulation_steps) / size_weight), micro);
+          timestep_previous_ = std::move(flat);
         }
-        if (sync) optimizer_step(step_metrics, metrics);
+        if (gradient_noise_ && j == T - 1)
+          gradient_noise_->end_micro_batch(
+              params_, micro, size_weight / static_cast<double>(c.train.gradient_accumulation_steps));
+        if (++backward_count_ % sync_every == 0) end_optimizer_step();
       }
       if (ema_) ema_->step(params_, global_step_);
     }

@@ -82,6 +82,67 @@ TEST(GradientNoise, RecoversSignalAndNoiseOfSyntheticGradients) {
   EXPECT_NEAR(*b, true_trace / true_grad_sq, 0.15 * true_trace / true_grad_sq);
 }
 
+TEST(GradientNoise, MicroBatchesOfUnequalWeight) {
+  // Micro-batches weighted by their sizes (the trainer's whole-group micro-batches):
+  // each is unscaled by its own weight before the estimate.
+  std::vector<torch::Tensor> params{torch::zeros({2}).requires_grad_(true)};
+  rl::GradientNoiseEstimator est(0.5);
+  accumulate(params[0], torch::tensor({2.0f, 0.0f}), 0.25);
+  est.end_micro_batch(params, 2, 0.25);
+  accumulate(params[0], torch::tensor({2.0f, 0.0f}), 0.75);
+  est.end_micro_batch(params, 6, 0.75);
+  const auto e = est.end_step();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NEAR(e->grad_sq, 4.0, 1e-6);
+  EXPECT_NEAR(e->trace, 0.0, 1e-5);
+  EXPECT_THROW(est.end_micro_batch(params, 2, 0.0), std::invalid_argument);
+  EXPECT_THROW(est.end_micro_batch(params, 2, std::nan("")), std::invalid_argument);
+}
+
+TEST(GradientNoise, GroupsSplitAcrossMicroBatchesBiasTheSignalHigh) {
+  // Per-image gradients G + u_group + e_image: the images of a group share u (as GRPO
+  // groups share a prompt and, with same_latent, an initial noise). With micro-batches
+  // of whole groups the pairwise products are independent and |G|² comes out right;
+  // with every group split over all micro-batches they share the groups' mean u and
+  // |G|² is biased high by |ū|² (B biased low) — the trainer's random shuffle, at its
+  // worst. The whole-group noise is per group: tr Σ = k (c² d + s² d / k).
+  const int64_t d = 200, k = 8, groups = 4, steps = 2000;
+  const double c = 0.5, s = 1.0, weight = 1.0 / groups;
+  const auto G = torch::full({d}, 0.05);
+  const double true_grad_sq = G.pow(2).sum().item<double>();  // 0.5
+  auto gen = at::detail::createCPUGenerator(11);
+  double whole_sq = 0, whole_trace = 0, mixed_sq = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    std::vector<torch::Tensor> images;  // [groups][k] gradients
+    for (int64_t g = 0; g < groups; ++g) {
+      const auto u = torch::randn({d}, gen) * c;
+      for (int64_t i = 0; i < k; ++i) images.push_back(G + u + torch::randn({d}, gen) * s);
+    }
+    for (const bool whole : {true, false}) {
+      std::vector<torch::Tensor> params{torch::zeros({d}).requires_grad_(true)};
+      params[0].mutable_grad() = torch::zeros({d});
+      rl::GradientNoiseEstimator est(weight);
+      for (int64_t mb = 0; mb < groups; ++mb) {
+        std::vector<torch::Tensor> members;
+        for (int64_t i = 0; i < k; ++i)
+          // whole: micro-batch mb is group mb; mixed: two images of every group.
+          members.push_back(whole ? images[static_cast<size_t>(mb * k + i)]
+                                  : images[static_cast<size_t>((i % groups) * k + 2 * mb + i / groups)]);
+        accumulate(params[0], torch::stack(members).mean(0), weight);
+        est.end_micro_batch(params, k);
+      }
+      const auto e = est.end_step();
+      ASSERT_TRUE(e.has_value());
+      (whole ? whole_sq : mixed_sq) += e->grad_sq / steps;
+      if (whole) whole_trace += e->trace / steps;
+    }
+  }
+  const double true_trace = static_cast<double>(k) * (c * c * d + s * s * d / k);  // 600
+  EXPECT_NEAR(whole_sq, true_grad_sq, 0.15 * true_grad_sq);
+  EXPECT_NEAR(whole_trace, true_trace, 0.05 * true_trace);
+  EXPECT_GT(mixed_sq, 10 * true_grad_sq);  // |G|² + c² d / groups = 13
+}
+
 TEST(GradientNoise, NeedsTwoMicroBatches) {
   std::vector<torch::Tensor> params{torch::zeros({3}).requires_grad_(true)};
   rl::GradientNoiseEstimator est;

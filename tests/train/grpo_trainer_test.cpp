@@ -222,8 +222,37 @@ TEST(GrpoTrainer, GradientNoiseScaleIsLoggedWithoutChangingTraining) {
     EXPECT_FALSE(plain.metrics[e].contains("gns_trace"));
     EXPECT_EQ(plain.metrics[e]["loss"], m["loss"]) << "epoch " << e;
   }
+  // Per trained timestep (4 steps · 0.99 → 3): each backward pass's share.
+  for (const auto& step : watched.metrics[0]["steps"])
+    for (int j = 0; j < 3; ++j) {
+      ASSERT_TRUE(step.contains("gns_trace_t" + std::to_string(j))) << step.dump();
+      EXPECT_GT(step["gns_trace_t" + std::to_string(j)].get<double>(), 0.0);
+      EXPECT_TRUE(step.contains("gns_grad_sq_t" + std::to_string(j)));
+    }
   // A diagnostic only: the adapter is bit-identical with and without it.
   for (const auto& [name, t] : plain.lora) EXPECT_TRUE(torch::equal(t, watched.lora.at(name))) << name;
+}
+
+TEST(GrpoTrainer, WholeGroupMicroBatchesTakeTheSameStep) {
+  // One optimizer step over all micro-batches: cutting them by whole groups (of unequal
+  // sizes: 3 batches of 2 prompts drawn from 4 repeat prompts, so some groups hold 8
+  // images) changes only the order of the sum, and each image weighs the same.
+  TempDir plain_dir, grouped_dir;
+  auto config = tiny_config(1);
+  config.sample.num_batches_per_epoch = 3;
+  config.train.gradient_accumulation_steps = 3;
+  config.train.ema = false;
+  config.train.gradient_noise_scale = true;
+  const auto plain = train(config, plain_dir.path());
+  config.train.group_micro_batches = true;
+  const auto grouped = train(config, grouped_dir.path());
+  ASSERT_EQ(grouped.metrics[0]["steps"].size(), 1u);
+  EXPECT_DOUBLE_EQ(plain.metrics[0]["reward"].get<double>(), grouped.metrics[0]["reward"].get<double>());
+  double max_diff = 0;
+  for (const auto& [name, t] : plain.lora)
+    max_diff = std::max(max_diff, (t - grouped.lora.at(name)).abs().max().item<double>());
+  // Adam's first step is about lr · sign(g) per weight: equal up to float summation order.
+  EXPECT_LT(max_diff, 1e-3 * config.train.learning_rate);
 }
 
 TEST(GrpoTrainer, CheckpointHoldsPeftAdapterAndRefusesAnotherModel) {

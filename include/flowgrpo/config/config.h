@@ -174,6 +174,10 @@ struct TrainConfig {
   /// Log the gradient noise scale from the micro-batches of each optimizer step
   /// (rl/gradient_noise.h); needs gradient_accumulation_steps >= 2.
   bool gradient_noise_scale = false;
+  /// Micro-batches of whole GRPO groups (groups shuffled, sizes balanced, each
+  /// micro-batch's loss weighted by its size) instead of the reference's shuffle of
+  /// single samples; what an unbiased gradient_noise_scale needs (rl/gradient_noise.h).
+  bool group_micro_batches = false;
 };
 
 /// One entry of the `reward` map.

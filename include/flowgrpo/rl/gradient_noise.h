@@ -13,6 +13,13 @@
 ///   tr Σ ≈ n · (mean_k |g_k|² − |G|²)
 /// Single-step estimates are noisy and |G|² can come out negative; average both over
 /// many steps and take the ratio of the averages.
+///
+/// "Independent" is the catch for GRPO: the images of a group (same prompt, and with
+/// `same_latent` the same initial noise) have correlated gradients, so two micro-batches
+/// that share groups are not independent and |G|² comes out biased high (B low). The
+/// trainer's `train.group_micro_batches` makes every micro-batch hold whole groups; then
+/// the estimate is unbiased and counts the within-group correlation as noise, as it is
+/// for a trainer that pays for whole groups (docs/grpo.md).
 
 #include <torch/torch.h>
 
@@ -40,6 +47,15 @@ class GradientNoiseEstimator {
   /// `.grad` of `parameters` (the same list every time).
   /// @throws std::invalid_argument on a non-positive batch size or a changed parameter list.
   void end_micro_batch(const std::vector<torch::Tensor>& parameters, int64_t batch_size);
+  /// The same for a micro-batch whose mean gradient carries `weight` in `.grad` instead
+  /// of the constructor's (micro-batches of unequal sizes, each weighted by its size).
+  /// @throws std::invalid_argument also on a weight that is not finite and > 0.
+  void end_micro_batch(const std::vector<torch::Tensor>& parameters, int64_t batch_size, double weight);
+
+  /// Adds a micro-batch's mean gradient directly (flat, unscaled), for callers that
+  /// split `.grad` themselves (the per-timestep estimates of the trainer).
+  /// @throws std::invalid_argument on a non-positive batch size or a changed length.
+  void add_micro_batch(const torch::Tensor& gradient, int64_t batch_size);
 
   /// Call at the optimizer step, after the step's last end_micro_batch. Returns the
   /// step's estimate when it had at least two micro-batches (of any sizes:
@@ -50,13 +66,15 @@ class GradientNoiseEstimator {
   int64_t micro_batches() const { return static_cast<int64_t>(squared_norms_.size()); }
 
  private:
-  torch::Tensor flat_gradient(const std::vector<torch::Tensor>& parameters) const;
-
   double weight_;
   torch::Tensor previous_;  // accumulated gradient at the end of the previous micro-batch
+  torch::Tensor sum_;       // Σ_k g_k of this step, unscaled
   std::vector<double> squared_norms_;
   std::vector<int64_t> batch_sizes_;
 };
+
+/// The `.grad` of `parameters` as one float32 vector (zeros where a gradient is undefined).
+torch::Tensor flat_gradient(const std::vector<torch::Tensor>& parameters);
 
 /// B = trace / grad_sq of averaged estimates; nullopt when grad_sq ≤ 0 (the signal is
 /// below the estimate's noise: B is larger than the data can tell).

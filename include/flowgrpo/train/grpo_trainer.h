@@ -104,6 +104,11 @@ class GrpoTrainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<rl::Ema> ema_;
   std::unique_ptr<rl::GradientNoiseEstimator> gradient_noise_;  ///< train.gradient_noise_scale
+  /// The same per trained timestep (position j of the stored transitions), from the
+  /// change of `.grad` over each backward pass: which steps carry the signal and
+  /// which the noise (metrics gns_grad_sq_t<j>, gns_trace_t<j>).
+  std::vector<rl::GradientNoiseEstimator> timestep_noise_;
+  torch::Tensor timestep_previous_;  ///< `.grad` after the last backward pass of this optimizer step
   rl::PerPromptStatTracker stat_tracker_;
   data::KRepeatSampler sampler_;
   sampling::Conditioning negative_one_;
