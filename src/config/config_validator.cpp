@@ -129,7 +129,6 @@ void check_sample(const SampleConfig& s, Checker& check) {
     check.in_range("sample.eval_guidance_scale", *s.eval_guidance_scale, 1, false, kInf, false,
                    "null uses sample.guidance_scale");
   check.at_least("sample.test_batch_size", s.test_batch_size, 1);
-  check.at_least("sample.sde_noise_block", s.sde_noise_block, 1);  // divides the latent: checked by the trainer
   check.in_range("sample.kl_reward", s.kl_reward, 0, false, kInf, false);
 
   const int w = s.sde_window_size;

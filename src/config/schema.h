@@ -56,8 +56,7 @@ inline auto fields_of(const SampleConfig*) {
       field("num_batches_per_epoch", &S::num_batches_per_epoch),
       field("test_batch_size", &S::test_batch_size), field("sde_type", &S::sde_type),
       field("sde_window_size", &S::sde_window_size), field("sde_window_range", &S::sde_window_range),
-      field("same_latent", &S::same_latent), field("sde_noise_block", &S::sde_noise_block),
-      field("global_std", &S::global_std),
+      field("same_latent", &S::same_latent), field("global_std", &S::global_std),
       field("kl_reward", &S::kl_reward));
 }
 

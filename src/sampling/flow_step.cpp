@@ -35,12 +35,6 @@ void check_same_shape(const torch::Tensor& a, const torch::Tensor& b, const char
                                 " " + shape_of(b) + " must have the same shape");
 }
 
-// flow_step with noise in the block-constant subspace (noise_block > 1), defined below.
-StepOutput block_noise_step(SdeType type, const torch::Tensor& model_output_in, const torch::Tensor& sample_in,
-                            const torch::Tensor& sigma_in, const torch::Tensor& sigma_next_in, double sigma_max,
-                            double noise_level, const torch::Tensor& noise, const torch::Tensor& prev_sample_in,
-                            int64_t b);
-
 }  // namespace
 
 std::string to_string(SdeType type) {
@@ -65,14 +59,8 @@ torch::Tensor euler_step(const torch::Tensor& model_output, const torch::Tensor&
 
 StepOutput flow_step(SdeType type, const torch::Tensor& model_output_in, const torch::Tensor& sample_in,
                      const torch::Tensor& sigma_in, const torch::Tensor& sigma_next_in, double sigma_max,
-                     double noise_level, const torch::Tensor& noise, const torch::Tensor& prev_sample_in,
-                     int64_t noise_block) {
+                     double noise_level, const torch::Tensor& noise, const torch::Tensor& prev_sample_in) {
   check_same_shape(model_output_in, sample_in, "model_output", "sample");
-  if (noise_block < 1)
-    throw std::invalid_argument("flow_step: noise_block must be >= 1, got " + std::to_string(noise_block));
-  if (noise_block > 1)
-    return block_noise_step(type, model_output_in, sample_in, sigma_in, sigma_next_in, sigma_max, noise_level,
-                            noise, prev_sample_in, noise_block);
   if (sample_in.dim() < 2)
     throw std::invalid_argument("flow_step: sample must be batched [B,...], found shape " +
                                 shape_of(sample_in));
@@ -132,70 +120,5 @@ StepOutput flow_step(SdeType type, const torch::Tensor& model_output_in, const t
   out.prev_sample = prev_sample;
   return out;
 }
-
-namespace {
-
-// The orthogonal projection onto latents that are constant on b×b blocks of each
-// channel: each block replaced by its mean.
-torch::Tensor block_projection(const torch::Tensor& x, int64_t b) {
-  return torch::avg_pool2d(x, {b, b}).repeat_interleave(b, 2).repeat_interleave(b, 3);
-}
-
-// Coordinates in an orthonormal basis of that subspace (one per block and channel):
-// b · the block mean, so that the coordinates of standard-normal noise are standard normal.
-torch::Tensor block_coordinates(const torch::Tensor& x, int64_t b) {
-  return torch::avg_pool2d(x, {b, b}) * static_cast<double>(b);
-}
-
-StepOutput block_noise_step(SdeType type, const torch::Tensor& model_output_in, const torch::Tensor& sample_in,
-                            const torch::Tensor& sigma_in, const torch::Tensor& sigma_next_in, double sigma_max,
-                            double noise_level, const torch::Tensor& noise, const torch::Tensor& prev_sample_in,
-                            int64_t b) {
-  if (sample_in.dim() != 4 || sample_in.size(2) % b != 0 || sample_in.size(3) % b != 0)
-    throw std::invalid_argument("flow_step: noise_block " + std::to_string(b) +
-                                " needs samples [B,C,H,W] with H and W divisible by it, found shape " +
-                                shape_of(sample_in));
-  const bool draw = !prev_sample_in.defined();
-  // The full step's mean and scale (its own noise and log-prob unused), and the ODE mean.
-  const auto dummy = torch::zeros_like(sample_in, sample_in.options().dtype(torch::kFloat));
-  const auto full = flow_step(type, model_output_in, sample_in, sigma_in, sigma_next_in, sigma_max, noise_level,
-                              dummy, {}, 1);
-  const auto euler = euler_step(model_output_in.to(torch::kFloat), sample_in.to(torch::kFloat), sigma_in,
-                                sigma_next_in);
-  // Stochastic in the block subspace (the SDE's mean and noise there), deterministic
-  // (the ODE) in its complement. A constant diffusion matrix σ²P with the matching
-  // score correction preserves the marginals for any projector P, as σ²I does.
-  const auto mean = euler + block_projection(full.prev_sample_mean - euler, b);
-  const int64_t batch = sample_in.size(0);
-  const auto sigma = per_sample(sigma_in, batch, 4, "sigma");
-  const auto sigma_prev = per_sample(sigma_next_in, batch, 4, "sigma_next");
-  const auto scale = type == SdeType::kSde ? full.std_dev_t * torch::sqrt(sigma - sigma_prev) : full.std_dev_t;
-  torch::Tensor prev_sample;
-  if (draw) {
-    if (!noise.defined())
-      throw std::invalid_argument("flow_step: either noise (to draw x') or prev_sample (to score it) is required");
-    check_same_shape(noise, sample_in, "noise", "sample");
-    prev_sample = mean + scale * block_projection(noise.to(torch::kFloat), b);
-  } else {
-    check_same_shape(prev_sample_in, sample_in, "prev_sample", "sample");
-    prev_sample = prev_sample_in.to(torch::kFloat);
-  }
-  const auto r = block_coordinates(prev_sample.detach() - mean, b);
-  torch::Tensor log_prob;
-  if (type == SdeType::kSde) {
-    const auto log_sqrt_2pi = torch::log(torch::sqrt(2 * torch::full({}, static_cast<float>(M_PI))));
-    log_prob = -r.pow(2) / (2 * scale.pow(2)) - torch::log(scale) - log_sqrt_2pi;
-  } else {
-    log_prob = -r.pow(2);
-  }
-  StepOutput out;
-  out.prev_sample = prev_sample;
-  out.log_prob = log_prob.mean({1, 2, 3});
-  out.prev_sample_mean = mean;
-  out.std_dev_t = full.std_dev_t;
-  return out;
-}
-
-}  // namespace
 
 }  // namespace flowgrpo::sampling

@@ -40,7 +40,7 @@ Rollout sample_rollout(VelocityModel& model, const Conditioning& positive, const
     // mean, as flow_grpo's fast pipeline does; no log-prob is kept for it.
     const auto eps = sde ? noise.step_noise(i, sample_shape, device) : torch::zeros_like(x);
     const auto out = flow_step(options.sde_type, v, x, sigmas[i], sigmas[i + 1], sigma_max,
-                               sde ? options.noise_level : 0.0, eps, {}, sde ? options.noise_block : 1);
+                               sde ? options.noise_level : 0.0, eps);
     const auto next = sde ? out.prev_sample : out.prev_sample_mean;
     if (sde) {
       latents.push_back(x);
@@ -87,7 +87,7 @@ StepOutput score_transition(VelocityModel& model, const torch::Tensor& latents,
                             const torch::Tensor& next_latents, const torch::Tensor& step_indices,
                             const Schedule& schedule, const Conditioning& positive,
                             const Conditioning& negative, double guidance_scale, double noise_level,
-                            SdeType sde_type, int64_t noise_block) {
+                            SdeType sde_type) {
   check_schedule(schedule);
   if (step_indices.dim() != 1 || step_indices.size(0) != latents.size(0))
     throw std::invalid_argument("score_transition: step_indices must be [B] with B = " +
@@ -102,7 +102,7 @@ StepOutput score_transition(VelocityModel& model, const torch::Tensor& latents,
   const auto t = schedule.timesteps.to(device).index_select(0, idx);
   const auto v = guided_velocity(model, latents, t, positive, negative, guidance_scale);
   return flow_step(sde_type, v, latents, sigmas.index_select(0, idx), sigmas.index_select(0, idx + 1),
-                   schedule.sigma_max(), noise_level, /*noise=*/{}, next_latents, noise_block);
+                   schedule.sigma_max(), noise_level, /*noise=*/{}, next_latents);
 }
 
 }  // namespace flowgrpo::sampling

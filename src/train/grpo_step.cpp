@@ -9,7 +9,7 @@ void grpo_step(sampling::VelocityModel& model, torch::nn::Module& transformer,
                rl::MetricAccumulator& metrics) {
   const auto out =
       sampling::score_transition(model, in.latents, in.next_latents, in.step_indices, schedule, in.positive,
-                                 in.negative, o.guidance_scale, o.noise_level, o.sde_type, o.noise_block);
+                                 in.negative, o.guidance_scale, o.noise_level, o.sde_type);
   rl::GrpoLossInputs loss_in;
   loss_in.log_prob = out.log_prob;
   loss_in.old_log_prob = in.old_log_prob;
@@ -20,7 +20,7 @@ void grpo_step(sampling::VelocityModel& model, torch::nn::Module& transformer,
     models::AdapterDisabledScope reference(transformer);
     const auto ref =
         sampling::score_transition(model, in.latents, in.next_latents, in.step_indices, schedule, in.positive,
-                                   in.negative, o.guidance_scale, o.noise_level, o.sde_type, o.noise_block);
+                                   in.negative, o.guidance_scale, o.noise_level, o.sde_type);
     loss_in.prev_sample_mean = out.prev_sample_mean;
     loss_in.ref_prev_sample_mean = ref.prev_sample_mean;
     loss_in.std_dev_t = out.std_dev_t;

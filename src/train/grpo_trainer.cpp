@@ -1,7 +1,6 @@
 #include "flowgrpo/train/grpo_trainer.h"
 
 #include "flowgrpo/common/error.h"
-#include "flowgrpo/common/shape_string.h"
 #include "flowgrpo/config/config_validator.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/text_file.h"
@@ -90,13 +89,6 @@ GrpoTrainer::GrpoTrainer(Inputs inputs)
   if (c.sample.kl_reward != 0.0)
     throw std::invalid_argument("sample.kl_reward = " + std::to_string(c.sample.kl_reward) +
                                 ": the KL reward (Wan recipe) is not implemented; use train.beta");
-  if (const int b = c.sample.sde_noise_block; b > 1) {
-    const auto shape = in_.pipeline.latent_shape();
-    if (shape.size() != 3 || shape[1] % b != 0 || shape[2] % b != 0)
-      throw std::invalid_argument("sample.sde_noise_block = " + std::to_string(b) +
-                                  ": must divide the latent height and width, but the model's latents are " +
-                                  shape_string(shape));
-  }
   auto& transformer = in_.pipeline.transformer_module();
   if (!c.model.lora.path.empty()) {
     models::load_lora_adapter(transformer, c.model.lora.path);
@@ -180,7 +172,6 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
     sampling::RolloutOptions options;
     options.guidance_scale = c.sample.guidance_scale;
     options.noise_level = c.sample.noise_level;
-    options.noise_block = c.sample.sde_noise_block;
     options.sde_type =
         c.sample.sde_type == config::SdeType::kCps ? sampling::SdeType::kCps : sampling::SdeType::kSde;
     if (c.sample.sde_window_size > 0) {
@@ -349,7 +340,6 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   GrpoStepOptions step_options;
   step_options.guidance_scale = c.train.cfg ? c.sample.guidance_scale : 1.0;
   step_options.noise_level = c.sample.noise_level;
-  step_options.noise_block = c.sample.sde_noise_block;
   step_options.sde_type =
       c.sample.sde_type == config::SdeType::kCps ? sampling::SdeType::kCps : sampling::SdeType::kSde;
   step_options.loss = {c.train.clip_range, c.train.beta};

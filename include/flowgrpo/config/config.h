@@ -146,9 +146,6 @@ struct SampleConfig {
   /// [first, end): the window start is drawn from first .. end - w (used when w > 0).
   std::array<int, 2> sde_window_range = {0, 5};
   bool same_latent = false;  ///< Same initial noise for images of the same prompt.
-  /// b: SDE noise only in the subspace of latents constant on b×b blocks of each channel
-  /// (sampling/flow_step.h); 1 = the reference's full noise. A flowgrpo addition.
-  int sde_noise_block = 1;
   bool global_std = true;    ///< Normalise advantages by the std of all rewards of the epoch.
   double kl_reward = 0.0;    ///< c in reward -= c · KL at sampling (0 = off; KL loss is preferred).
 };

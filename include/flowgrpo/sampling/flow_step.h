@@ -53,20 +53,9 @@ torch::Tensor euler_step(const torch::Tensor& model_output, const torch::Tensor&
 /// @param noise_level  a; 0 gives the Euler mean with an undefined (NaN) log-prob
 /// @param noise        standard-normal ε [B,...] to draw x' (used when prev_sample is undefined)
 /// @param prev_sample  a given x' to score (then `noise` is ignored and may be undefined)
-/// @param noise_block  b: 1 is the reference's step. b > 1 (a flowgrpo addition,
-///   `sample.sde_noise_block`) injects the noise only in the subspace of latents that are
-///   constant on b×b blocks of each channel (P = block mean, an orthogonal projector):
-///     μ_b = x_ode + P(μ − x_ode),   x' = μ_b + scale·P ε,   x_ode = x + dt·v,
-///   i.e. the step above in the subspace and the ODE in its complement. A constant
-///   diffusion matrix scale²P with the score correction projected the same way keeps
-///   the ODE's marginals, as scale²I does. log p is the Gaussian log density of the
-///   C·(H/b)·(W/b) subspace coordinates (b · block means) of x' − μ_b, averaged over
-///   them; fewer noise dimensions make a cleaner policy gradient (docs/shapes.md).
-///   Needs [B,C,H,W] with H, W divisible by b.
 /// Throws std::invalid_argument on shape mismatches or when neither noise nor prev_sample is given.
 StepOutput flow_step(SdeType type, const torch::Tensor& model_output, const torch::Tensor& sample,
                      const torch::Tensor& sigma, const torch::Tensor& sigma_next, double sigma_max,
-                     double noise_level, const torch::Tensor& noise, const torch::Tensor& prev_sample = {},
-                     int64_t noise_block = 1);
+                     double noise_level, const torch::Tensor& noise, const torch::Tensor& prev_sample = {});
 
 }  // namespace flowgrpo::sampling

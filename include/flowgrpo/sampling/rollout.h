@@ -23,9 +23,6 @@ struct RolloutOptions {
   double guidance_scale = 4.5;
   double noise_level = 0.7;
   SdeType sde_type = SdeType::kSde;
-  /// Noise only in the b×b block-constant subspace of each channel (flow_step's
-  /// noise_block; 1 = the reference's full noise).
-  int64_t noise_block = 1;
   /// SDE steps; steps outside run the ODE (noise level 0). Defaults to the full schedule.
   std::optional<SdeWindow> window;
 };
@@ -71,6 +68,6 @@ StepOutput score_transition(VelocityModel& model, const torch::Tensor& latents,
                             const torch::Tensor& next_latents, const torch::Tensor& step_indices,
                             const Schedule& schedule, const Conditioning& positive,
                             const Conditioning& negative, double guidance_scale, double noise_level,
-                            SdeType sde_type, int64_t noise_block = 1);
+                            SdeType sde_type);
 
 }  // namespace flowgrpo::sampling

@@ -28,7 +28,6 @@ struct GrpoStepInputs {
 struct GrpoStepOptions {
   double guidance_scale = 4.5;  ///< CFG in the training forward (1 = off)
   double noise_level = 0.7;
-  int64_t noise_block = 1;  ///< sample.sde_noise_block (flow_step)
   sampling::SdeType sde_type = sampling::SdeType::kSde;
   rl::GrpoLossOptions loss;
   double loss_scale = 1.0;  ///< 1 / (gradient accumulation steps × trained timesteps)
