@@ -415,6 +415,11 @@ RemoteReward::Attempt RemoteReward::send_once(const std::string& body) const {
       attempt.kind = Attempt::Kind::kFail;
       attempt.reason = "malformed reply from " + score_url_ + ": not JSON (" + e.what() +
                        "; NaN and Infinity are not JSON, servers must send null)";
+    } catch (const json::exception& e) {
+      // Valid syntax the parser still refuses, e.g. a number outside double range
+      // (1e999: out_of_range 406). Any reply, however broken, masks its chunk.
+      attempt.kind = Attempt::Kind::kFail;
+      attempt.reason = "malformed reply from " + score_url_ + ": unreadable JSON (" + e.what() + ")";
     }
     return attempt;
   }
@@ -493,12 +498,18 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
     if (const auto* reason = std::get_if<std::string>(&outcome)) {
       failure = *reason;
     } else {
-      auto parsed = parse_reply(std::get<json>(outcome), id, static_cast<size_t>(end - begin),
-                                expects_texts(), required);
-      if (const auto* reason = std::get_if<std::string>(&parsed))
-        failure = "malformed reply from " + score_url_ + ": " + *reason;
-      else
-        reply = std::move(std::get<ParsedReply>(parsed));
+      try {
+        auto parsed = parse_reply(std::get<json>(outcome), id, static_cast<size_t>(end - begin),
+                                  expects_texts(), required);
+        if (const auto* reason = std::get_if<std::string>(&parsed))
+          failure = "malformed reply from " + score_url_ + ": " + *reason;
+        else
+          reply = std::move(std::get<ParsedReply>(parsed));
+      } catch (const std::exception& e) {
+        // parse_reply checks every type before reading it; this is the net under it, so
+        // that no reply can make score() throw.
+        failure = "malformed reply from " + score_url_ + ": " + e.what();
+      }
     }
 
     if (!reply) {
@@ -524,7 +535,13 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
         result.invalidate(i, "reward server " + options_.url + ": " + sample.error);
         continue;
       }
-      const auto value = sample_score(sample, batch.prompts[static_cast<size_t>(i)]);
+      std::variant<double, std::string> value;
+      try {
+        value = sample_score(sample, batch.prompts[static_cast<size_t>(i)]);
+      } catch (const std::exception& e) {
+        // E.g. an OCR text the scorer cannot read: that sample is masked, not the run.
+        value = "reward server " + options_.url + ": cannot score its reply: " + e.what();
+      }
       if (const auto* reason = std::get_if<std::string>(&value))
         result.invalidate(i, *reason);
       else if (!std::isfinite(std::get<double>(value)))

@@ -66,6 +66,10 @@ std::unique_ptr<ShapesReward> ShapesReward::from_options(const nlohmann::json& o
   return std::make_unique<ShapesReward>(o);
 }
 
+ScoreRange ShapesReward::valid_range() const {
+  return {-static_cast<double>(options_.scoring.max_objects - 1), 1.0};
+}
+
 RewardResult ShapesReward::score(const RewardBatch& batch) {
   batch.validate();
   torch::NoGradGuard no_grad;

@@ -71,6 +71,11 @@ RewardResult WeightedReward::score(const RewardBatch& batch) {
     }
     total.valid &= r.valid;
   }
+  // Finite parts can still sum to ±inf (weights times scores near 1e308): such a sample
+  // has no usable score, and a valid non-finite score would fail RewardResult::check.
+  const auto overflow = (total.valid & ~torch::isfinite(total.scores)).nonzero().flatten();
+  for (int64_t k = 0; k < overflow.numel(); ++k)
+    total.invalidate(overflow[k].item<int64_t>(), "the weighted sum of the rewards overflows (parts near 1e308)");
   return total;
 }
 

@@ -17,6 +17,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -63,7 +64,14 @@ models::LoRAConfig lora_config_from(const config::Config& c) {
 double nan_mean(const torch::Tensor& x) {
   const auto finite = torch::isfinite(x);
   const auto n = finite.sum().item<int64_t>();
-  return n == 0 ? NAN : x.masked_select(finite).sum().item<double>() / static_cast<double>(n);
+  if (n == 0) return NAN;
+  // Scaled by the largest magnitude, so finite values as large as 1e308 cannot overflow
+  // the sum (the epoch's mean reward would be inf and logged as null).
+  const auto values = x.masked_select(finite).to(torch::kDouble);
+  int exponent = 0;
+  std::frexp(values.abs().max().item<double>(), &exponent);
+  const double scale = std::ldexp(1.0, std::clamp(exponent, 0, 1023));  // a power of two: exact division
+  return (values / scale).sum().item<double>() / static_cast<double>(n) * scale;
 }
 
 nlohmann::json number(double v) {

@@ -7,6 +7,8 @@
 #include "flowgrpo/rewards/http_client.h"
 #include "flowgrpo/rewards/ocr_score.h"
 #include "flowgrpo/rewards/reward_registry.h"
+#include "flowgrpo/rewards/score_range_reward.h"
+#include "flowgrpo/rewards/weighted_reward.h"
 
 #include "support/test_support.h"
 
@@ -238,14 +240,14 @@ TEST(RemoteRewardUnits, OptionsAreValidated) {
 
   // Defaults of the named servers (no server needed with the health check off).
   auto geneval = registry.create("geneval", {{"health_check", false}});
-  const auto& g = dynamic_cast<fr::RemoteReward&>(*geneval).options();
+  const auto& g = dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*geneval)).options();
   EXPECT_EQ(g.url, "http://127.0.0.1:18085");
   EXPECT_EQ(g.image_format, fr::RemoteImageFormat::kJpeg);
   EXPECT_EQ(g.max_batch, 64);
   EXPECT_EQ(geneval->name(), "geneval");
   auto ocr = registry.create("ocr", {{"health_check", false}, {"max_batch", 8}});
-  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(*ocr).options().url, "http://127.0.0.1:18087");
-  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(*ocr).options().max_batch, 8);
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().url, "http://127.0.0.1:18087");
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().max_batch, 8);
 }
 
 TEST(RemoteRewardUnits, ConnectionRefused) {
@@ -430,6 +432,57 @@ TEST_F(RemoteRewardTest, MalformedRepliesMaskTheChunkWithoutRetry) {
   EXPECT_NEAR(r.scores[2].item<double>(), mean_pixel(batch, 2), 1e-9);
   EXPECT_TRUE(std::isnan(r.components.at("prompt_length")[0].item<double>()));
   EXPECT_EQ(r.components.at("prompt_length")[2].item<double>(), batch.prompts[2].size());
+}
+
+// Issue 14: whatever a 2xx reply holds, score() returns and masks the chunk with a reason
+// naming the URL; nothing of the reply escapes as an exception (1e999 used to crash the run
+// with nlohmann's out_of_range 406).
+TEST_F(RemoteRewardTest, AnyBrokenReplyMasksItsChunkAndNeverThrows) {
+  auto reward = create("remote", fast_options(url()));
+  const auto batch = make_batch(3);
+  std::string deep(5000, '[');
+  deep += std::string(5000, ']');
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {R"({"id": "$ID", "scores": [1e999, 1, 2]})", "number overflow"},
+      {R"({"id": "$ID", "scores": [-1e999, 1, 2]})", "number overflow"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": {"c": [1, 1e400, 3]}})", "number overflow"},
+      {R"({"id": "$ID", "scores": [{"a": 1}, 2, 3]})", "scores[0] is a object"},
+      {R"({"id": "$ID", "scores": [[1], 2, 3]})", "scores[0] is a array"},
+      {R"({"id": "$ID", "scores": [true, 2, 3]})", "scores[0] is a boolean"},
+      {R"({"id": "$ID", "scores": {"0": 1}})", "'scores' is a object"},
+      {R"({"id": "$ID", "scores": "1,2,3"})", "'scores' is a string"},
+      {R"({"id": 7, "scores": [1, 2, 3]})", "no string 'id'"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "errors": [1, null, null]})", "errors[0] is a number"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": [1, 2, 3]})", "'components' is a array"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": {"c": "x"}})", "'components.c' is a string"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": {"": [1, 2, 3]}})", "empty name"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "texts": 5})", "'texts' is a number"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "errors": ["$XFF", null, null]})", "not JSON"},
+      {R"({"id": "$ID", "scores": [1, 2, 3]} trailing)", "not JSON"},
+      {R"([1, 2, 3])", "reply is a JSON array"},
+      {R"("scores")", "reply is a JSON string"},
+      {"null", "reply is a JSON null"},
+      {"", "not JSON"},
+      {deep, "reply is a JSON array"},
+  };
+  for (const auto& [body, reason] : cases) {
+    SCOPED_TRACE(body.substr(0, 80));
+    control({"raw:" + body});
+    const auto t0 = Clock::now();
+    fr::RewardResult r;
+    ASSERT_NO_THROW(r = reward->score(batch));
+    EXPECT_LT(seconds_since(t0), 1.5);
+    expect_all_invalid(r, "malformed reply from " + url() + "/score");
+    expect_all_invalid(r, reason);
+    EXPECT_EQ(stats()["score_requests"], 1) << "a malformed reply is not retried";
+  }
+  // The same through flowgrpo's combined reward: the reason then names the reward too.
+  fr::RewardRegistry registry;
+  auto weighted = fr::WeightedReward::from_weights({{"remote", 1.0}}, registry, {{"remote", fast_options(url())}});
+  control({R"(raw:{"id": "$ID", "scores": [1e999, 1, 2]})"});
+  fr::RewardResult r;
+  ASSERT_NO_THROW(r = weighted->score(batch));
+  expect_all_invalid(r, "remote: malformed reply from " + url() + "/score");
 }
 
 TEST_F(RemoteRewardTest, PerSampleErrorsMaskOnlyThoseSamples) {

@@ -129,6 +129,9 @@ class RemoteReward : public Reward {
 class GenevalRemoteReward : public RemoteReward {
  public:
   using RemoteReward::RemoteReward;
+  /// The reference server's partial credit: [−(16 − 1), 1] (GenEval's MAX_OBJECTS = 16
+  /// detections per class; see ShapesReward::valid_range). Override with min_score.
+  ScoreRange valid_range() const override { return {-15.0, 1.0}; }
 
  protected:
   std::vector<std::string> required_components(ScoreMode mode) const override;
@@ -140,6 +143,8 @@ class GenevalRemoteReward : public RemoteReward {
 class OcrRemoteReward : public RemoteReward {
  public:
   using RemoteReward::RemoteReward;
+  /// 1 − capped edit distance / length lies in [0, 1].
+  ScoreRange valid_range() const override { return {0.0, 1.0}; }
 
  protected:
   bool expects_texts() const override { return true; }
