@@ -41,7 +41,7 @@ std::unique_ptr<WeightedReward> WeightedReward::from_weights(
       if (!opts["type"].is_string() || opts["type"].get<std::string>().empty())
         throw std::invalid_argument("reward_options." + name +
                                     ".type: expected the name of a registered reward, found " +
-                                    opts["type"].dump());
+                                    opts["type"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       type = opts["type"].get<std::string>();
       opts.erase("type");
     }
