@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     fs::create_directories(out);
     {
       std::ofstream f(out / "metrics.json");
-      f << result.to_json().dump(2) << "\n";
+      f << result.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       if (!f) throw std::runtime_error("could not write " + (out / "metrics.json").string());
     }
     std::map<std::string, std::vector<int64_t>> rows;

@@ -197,7 +197,7 @@ Command add_bench_command(CLI::App& app) {
                        {"images_per_s", static_cast<double>(b) / median},
                        {"approx_tflops", flops / median / 1e12},
                        {"peak_rss_mb", peak_rss_mb()}};
-    std::cout << row.dump() << std::endl;
+    std::cout << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return 0;
   };
 }

@@ -41,7 +41,7 @@ Command add_schedule_command(CLI::App& app) {
     const auto s = sampling::make_schedule(o->steps, config, o->image_seq_len);
     // Doubles printed in shortest round-trip form are the exact float32 values.
     nlohmann::json j{{"sigmas", s.sigma_values()}, {"timesteps", s.timestep_values()}};
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   };
 }

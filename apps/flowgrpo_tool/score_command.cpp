@@ -120,7 +120,7 @@ Command add_score_command(CLI::App& app) {
         if (!ok) row["error"] = result.errors[static_cast<size_t>(j)];
         for (const auto& [name, values] : result.components)
           row["components"][name] = number_or_null(values[j].item<double>());
-        std::cout << row.dump() << "\n";
+        std::cout << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         if (ok) {
           sum += result.scores[j].item<double>();
           ++valid;
@@ -133,7 +133,7 @@ Command add_score_command(CLI::App& app) {
         {"num_images", files.size()},
         {"num_valid", valid},
         {"mean_score", valid > 0 ? nlohmann::json(sum / static_cast<double>(valid)) : nullptr}};
-    std::cout << summary.dump() << std::endl;
+    std::cout << summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return valid == static_cast<int64_t>(files.size()) ? 0 : 3;
   };
 }

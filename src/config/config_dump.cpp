@@ -35,7 +35,7 @@ void write_json(YAML::Emitter& out, const nlohmann::json& value) {
   } else if (value.is_null()) {
     out << YAML::Null;
   } else {
-    out << value.dump();
+    out << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 

@@ -169,6 +169,8 @@ void check_train(const TrainConfig& t, Checker& check) {
   check.at_least("train.ema_update_every", t.ema_update_every, 1);
   check.in_range("train.ema_max_decay", t.ema_max_decay, 0, false, 1, true);
   check.at_least("train.save_freq", t.save_freq, 0, "0 = never save");
+  check.in_range("train.max_invalid_reward_fraction", t.max_invalid_reward_fraction, 0, false, 1, false,
+                 "the trainer stops when more of an epoch's samples have no valid reward; 1 = never stop");
   check.at_least("train.eval_freq", t.eval_freq, 0, "0 = never evaluate");
   if (t.gradient_noise_scale && t.gradient_accumulation_steps < 2)
     check.add(
@@ -202,7 +204,7 @@ void check_reward(const std::vector<RewardWeight>& rewards, Checker& check) {
 void check_reward_options(const Config& c, Checker& check) {
   if (!c.reward_options.is_object()) {
     check.add("reward_options: expected a mapping of reward name to options, found " +
-              c.reward_options.dump());
+              c.reward_options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   for (const auto& [name, options] : c.reward_options.items()) {
@@ -218,7 +220,7 @@ void check_reward_options(const Config& c, Checker& check) {
                 ")");
     if (!options.is_object())
       check.add("reward_options." + name + ": expected a mapping of option to value, found " +
-                options.dump());
+                options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 

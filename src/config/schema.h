@@ -72,6 +72,7 @@ inline auto fields_of(const TrainConfig*) {
       field("gradient_accumulation_steps", &S::gradient_accumulation_steps), field("cfg", &S::cfg),
       field("ema", &S::ema), field("ema_update_every", &S::ema_update_every),
       field("ema_max_decay", &S::ema_max_decay), field("save_freq", &S::save_freq),
+      field("max_invalid_reward_fraction", &S::max_invalid_reward_fraction),
       field("eval_freq", &S::eval_freq), field("gradient_noise_scale", &S::gradient_noise_scale),
       field("group_micro_batches", &S::group_micro_batches));
 }

@@ -166,15 +166,15 @@ TensorInfo parse_tensor_entry(const std::string& name, const json& entry, const 
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
     throw invalid.tensor(name,
-                         "\"data_offsets\" " + offsets.dump() + " is not a pair of non-negative integers");
+                         "\"data_offsets\" " + offsets.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " is not a pair of non-negative integers");
   }
   info.data_begin = offsets[0].get<uint64_t>();
   info.data_end = offsets[1].get<uint64_t>();
   if (info.data_end < info.data_begin) {
-    throw invalid.tensor(name, "data_offsets " + offsets.dump() + " end before they begin");
+    throw invalid.tensor(name, "data_offsets " + offsets.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " end before they begin");
   }
   if (info.data_end - info.data_begin != nbytes) {
-    throw invalid.tensor(name, "data_offsets " + offsets.dump() + " span " +
+    throw invalid.tensor(name, "data_offsets " + offsets.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " span " +
                                    std::to_string(info.data_end - info.data_begin) + " bytes but shape " +
                                    shape_string(info.shape) + " of " + to_string(info.dtype) + " needs " +
                                    std::to_string(nbytes));
@@ -537,7 +537,9 @@ void save_safetensors(const fs::path& path, const TensorMap& tensors,
     }
     // After the tensors, where the official writer puts it.
     if (!metadata.empty()) header += "\"__metadata__\":" + json(metadata).dump() + ",";
-  } catch (const json::type_error& e) {  // dump() rejects strings that are not UTF-8
+  } catch (const json::type_error& e) {
+    // dump()'s strict default on purpose (the one JSON flowgrpo writes without replacing
+    // invalid UTF-8): a tensor name must round-trip exactly, so it is an error.
     throw std::invalid_argument(context + ": tensor names and metadata must be valid UTF-8: " + e.what());
   }
   if (header.back() == ',') header.pop_back();

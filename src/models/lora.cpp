@@ -139,23 +139,23 @@ LoRAConfig LoRAConfig::from_peft_json(const json& j, const std::string& source, 
     const std::string& key = it.key();
     const json& v = it.value();
     if (key == "peft_type") {
-      if (v != "LORA") bad(key, "only LORA adapters are supported, found " + v.dump());
+      if (v != "LORA") bad(key, "only LORA adapters are supported, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else if (key == "r") {
-      if (!v.is_number_integer()) bad(key, "expected an integer, found " + v.dump());
+      if (!v.is_number_integer()) bad(key, "expected an integer, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       c.r = v.get<int64_t>();
     } else if (key == "lora_alpha") {
-      if (!v.is_number()) bad(key, "expected a number, found " + v.dump());
+      if (!v.is_number()) bad(key, "expected a number, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       c.lora_alpha = v.get<double>();
     } else if (key == "target_modules") {
       if (v.is_string()) {
         c.target_regex = v.get<std::string>();
       } else if (v.is_array()) {
         for (const auto& t : v) {
-          if (!t.is_string()) bad(key, "expected module names, found " + t.dump());
+          if (!t.is_string()) bad(key, "expected module names, found " + t.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
           c.target_modules.push_back(t.get<std::string>());
         }
       } else {
-        bad(key, "expected a list of module names or one regex, found " + v.dump());
+        bad(key, "expected a list of module names or one regex, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
     } else if (key == "init_lora_weights") {
       if (v == "gaussian") {
@@ -166,19 +166,19 @@ LoRAConfig LoRAConfig::from_peft_json(const json& j, const std::string& source, 
         // Other PEFT inits (pissa, olora, loftq, ...) only matter before training;
         // the saved weights are what they are.
         log::get("models")->warn("{}: init_lora_weights {} is not implemented; recorded as gaussian", source,
-                                 v.dump());
+                                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
     } else if (key == "base_model_name_or_path") {
       c.base_model_name_or_path = v.is_string() ? v.get<std::string>() : "";
     } else if (key == "bias") {
-      if (v != "none") bad(key, "only \"none\" is supported, found " + v.dump());
+      if (v != "none") bad(key, "only \"none\" is supported, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else if (key == "use_rslora") {
-      if (!v.is_boolean()) bad(key, "expected a boolean, found " + v.dump());
+      if (!v.is_boolean()) bad(key, "expected a boolean, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       c.use_rslora = v.get<bool>();
     } else if (key == "lora_dropout") {
-      if (!v.is_number()) bad(key, "expected a number, found " + v.dump());
+      if (!v.is_number()) bad(key, "expected a number, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       const double p = v.get<double>();
-      if (p != 0.0 && !allow_dropout) bad(key, "must be 0, found " + v.dump());
+      if (p != 0.0 && !allow_dropout) bad(key, "must be 0, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       if (p != 0.0)
         log::get("models")->info("{}: lora_dropout {} ignored (flowgrpo never applies dropout)", source, p);
     } else if (informational.count(key)) {
@@ -187,7 +187,7 @@ LoRAConfig LoRAConfig::from_peft_json(const json& j, const std::string& source, 
       // rank_pattern, alpha_pattern, modules_to_save, layers_to_transform,
       // use_dora, fan_in_fan_out, layer_replication, loftq_config, ... set to a
       // non-default value change the adapter in ways flowgrpo does not implement.
-      bad(key, "PEFT option not supported by flowgrpo with value " + v.dump());
+      bad(key, "PEFT option not supported by flowgrpo with value " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
   try {
@@ -342,7 +342,7 @@ void save_lora_peft(const torch::nn::Module& root, const LoRAConfig& config, con
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("save_lora_peft: cannot create " + dir.string() + ": " + ec.message());
   io::save_safetensors(dir / kWeightsFile, tensors, {{"format", "pt"}});
-  io::write_text_atomic(dir / kConfigFile, config.to_peft_json().dump(2) + "\n");
+  io::write_text_atomic(dir / kConfigFile, config.to_peft_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 LoRAConfig read_lora_config(const fs::path& dir) {

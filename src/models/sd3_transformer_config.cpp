@@ -51,7 +51,7 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 int64_t get_int(const json& value, const std::string& key, const std::string& source) {
-  if (!value.is_number_integer()) fail(source, key, "expected an integer, found " + value.dump());
+  if (!value.is_number_integer()) fail(source, key, "expected an integer, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return value.get<int64_t>();
 }
 
@@ -112,7 +112,7 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
     if (ignored_keys().count(key)) {
       if (key == "_class_name" && v != json(kClassName)) {
         fail(source, key,
-             std::string("this file describes a ") + v.dump() + ", not an " + kClassName +
+             std::string("this file describes a ") + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", not an " + kClassName +
                  " (wrong model component?)");
       }
       continue;
@@ -144,7 +144,7 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
              "null (a positional table computed from sample_size) is not supported by SD3 checkpoints");
       c.pos_embed_max_size = get_int(v, key, source);
     } else if (key == "dual_attention_layers") {
-      if (!v.is_array()) fail(source, key, "expected an array of block indices, found " + v.dump());
+      if (!v.is_array()) fail(source, key, "expected an array of block indices, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       c.dual_attention_layers.clear();
       for (const auto& e : v) c.dual_attention_layers.push_back(get_int(e, key, source));
     } else if (key == "qk_norm") {
@@ -153,7 +153,7 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
       } else if (v.is_string()) {
         c.qk_norm = v.get<std::string>();
       } else {
-        fail(source, key, "expected null or a string, found " + v.dump());
+        fail(source, key, "expected null or a string, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
     } else {
       throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " + kClassName +

@@ -164,21 +164,21 @@ void ShapesPipeline::save(const fs::path& dir) const {
   const auto& tc = transformer_->config();
   io::write_text_atomic(
       dir / "model_index.json",
-      nlohmann::json{{"_class_name", "ShapesPipeline"}, {"resolution", resolution_}}.dump(2) + "\n");
-  io::write_text_atomic(dir / "transformer" / "config.json", tc.to_json().dump(2) + "\n");
+      nlohmann::json{{"_class_name", "ShapesPipeline"}, {"resolution", resolution_}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  io::write_text_atomic(dir / "transformer" / "config.json", tc.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   io::TensorMap weights;
   for (const auto& [name, t] : io::state_dict(*transformer_))
     weights[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "transformer" / "diffusion_pytorch_model.safetensors", weights);
   io::write_text_atomic(dir / "text_encoder" / "config.json",
-                        text_encoder_->config().to_json().dump(2) + "\n");
+                        text_encoder_->config().to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   io::TensorMap text;
   for (const auto& [name, t] : io::state_dict(*text_encoder_))
     text[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "text_encoder" / "model.safetensors", text);
   io::write_text_atomic(
       dir / "tokenizer" / "vocab.json",
-      nlohmann::json{{"words", tokenizer_.words()}, {"max_length", tokenizer_.max_length()}}.dump(1) + "\n");
+      nlohmann::json{{"words", tokenizer_.words()}, {"max_length", tokenizer_.max_length()}}.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   const nlohmann::json scheduler{{"_class_name", "FlowMatchEulerDiscreteScheduler"},
                                  {"num_train_timesteps", scheduler_.num_train_timesteps},
                                  {"shift", scheduler_.shift},
@@ -187,7 +187,7 @@ void ShapesPipeline::save(const fs::path& dir) const {
                                  {"max_shift", scheduler_.max_shift},
                                  {"base_image_seq_len", scheduler_.base_image_seq_len},
                                  {"max_image_seq_len", scheduler_.max_image_seq_len}};
-  io::write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2) + "\n");
+  io::write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   if (!vae_.is_empty()) vae_->save_pretrained(dir / "vae");
 }
 

@@ -34,7 +34,7 @@ ShapesTextEncoderConfig ShapesTextEncoderConfig::from_json(const nlohmann::json&
       throw std::invalid_argument(source + ": unknown key '" + key + "' (valid keys: " + valid + ")");
     }
     if (!value.is_number_integer())
-      throw std::invalid_argument(source + ": key '" + key + "' must be an integer, found " + value.dump());
+      throw std::invalid_argument(source + ": key '" + key + "' must be an integer, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     *it->second = value.get<int64_t>();
   }
   try {
@@ -150,7 +150,7 @@ ShapesTextEncoderImpl::Output ShapesTextEncoderImpl::forward(const torch::Tensor
 void ShapesTextEncoderImpl::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
   std::ofstream out(dir / "config.json");
-  out << config_.to_json().dump(2) << "\n";
+  out << config_.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   if (!out) throw std::runtime_error("could not write " + (dir / "config.json").string());
   io::TensorMap tensors;
   for (const auto& [name, t] : io::state_dict(*this)) tensors[name] = t.detach().to(torch::kCPU).contiguous();

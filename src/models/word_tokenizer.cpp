@@ -57,7 +57,7 @@ WordTokenizer WordTokenizer::from_file(const std::filesystem::path& path) {
 void WordTokenizer::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
   std::ofstream out(dir / "vocab.json");
-  out << nlohmann::json{{"words", words_}, {"max_length", max_length_}}.dump(1) << "\n";
+  out << nlohmann::json{{"words", words_}, {"max_length", max_length_}}.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   if (!out) throw std::runtime_error("could not write " + (dir / "vocab.json").string());
 }
 

@@ -12,7 +12,7 @@ void register_builtin_rewards(RewardRegistry& registry) {
   // Built-in rewards are added here as they land (see docs/rewards.md).
   auto no_options = [](const std::string& name, const nlohmann::json& options) {
     if (!options.is_object() || !options.empty())
-      throw std::invalid_argument("reward '" + name + "' takes no options, found " + options.dump());
+      throw std::invalid_argument("reward '" + name + "' takes no options, found " + options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
   registry.add("jpeg_compressibility", "-(JPEG size at quality 95 in KB) / 500 (DDPO / flow_grpo)",
                [no_options](const nlohmann::json& options) {

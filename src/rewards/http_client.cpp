@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -32,9 +33,29 @@ HttpOutcome classify(CURLcode code) {
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
+    case CURLE_SEND_FAIL_REWIND:  // a dropped keep-alive connection we refused to resend on (Upload)
     case CURLE_PARTIAL_FILE: return HttpOutcome::kConnectionLost;
     default: return HttpOutcome::kError;
   }
+}
+
+// The request body, handed to libcurl through a read callback rather than
+// CURLOPT_POSTFIELDS. With POSTFIELDS libcurl silently sends the request again when a
+// reused keep-alive connection turns out to be dead (~2 ms later, no backoff), so a
+// server could see more requests than max_retries + 1 allows. A read callback without
+// a seek callback cannot be rewound: libcurl fails with CURLE_SEND_FAIL_REWIND instead,
+// and our retry policy (RemoteReward) decides, counting the attempt.
+struct Upload {
+  const std::string* body;
+  size_t offset = 0;
+};
+
+size_t on_read(char* buffer, size_t size, size_t count, void* user) {
+  auto& upload = *static_cast<Upload*>(user);
+  const size_t n = std::min(size * count, upload.body->size() - upload.offset);
+  std::memcpy(buffer, upload.body->data() + upload.offset, n);
+  upload.offset += n;
+  return n;
 }
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -150,6 +171,7 @@ HttpResponse HttpClient::Impl::perform(const std::string& url, const std::string
   // Reset clears the options of the previous request but keeps live connections.
   curl_easy_reset(handle);
   HttpResponse response;
+  Upload upload{post_body};
   curl_slist* headers = nullptr;
   curl_easy_setopt(handle, CURLOPT_SHARE, share);
   curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
@@ -170,7 +192,8 @@ HttpResponse HttpClient::Impl::perform(const std::string& url, const std::string
     headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(handle, CURLOPT_POST, 1L);
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, post_body->data());
+    curl_easy_setopt(handle, CURLOPT_READFUNCTION, &on_read);
+    curl_easy_setopt(handle, CURLOPT_READDATA, &upload);
     curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post_body->size()));
   } else {
     curl_easy_setopt(handle, CURLOPT_HTTPGET, 1L);
@@ -184,6 +207,9 @@ HttpResponse HttpClient::Impl::perform(const std::string& url, const std::string
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
   } else {
     response.error = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+    if (code == CURLE_SEND_FAIL_REWIND)
+      response.error = "the server closed the reused keep-alive connection without answering (" +
+                       response.error + "; not resent behind the retry policy's back)";
     response.body.clear();
     response.headers.clear();
   }

@@ -8,6 +8,15 @@
 
 namespace flowgrpo::rewards {
 
+ScoreRange JpegReward::valid_range() const {
+  ScoreRange range;
+  if (kind_ == Kind::kCompressibility)
+    range.max = 0.0;
+  else
+    range.min = 0.0;
+  return range;
+}
+
 namespace {
 
 struct ErrorManager {

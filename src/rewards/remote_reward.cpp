@@ -1,6 +1,7 @@
 #include "flowgrpo/rewards/remote_reward.h"
 
 #include "flowgrpo/log/logging.h"
+#include "flowgrpo/rewards/http_url.h"
 #include "flowgrpo/rewards/jpeg_reward.h"
 #include "flowgrpo/rewards/ocr_score.h"
 
@@ -216,7 +217,7 @@ const std::vector<std::string>& RemoteRewardOptions::keys() {
   static const std::vector<std::string> k{
       "url",           "timeout_s", "connect_timeout_s", "max_retries",      "backoff_initial_s",
       "backoff_max_s", "max_batch", "image_format",      "circuit_failures", "circuit_cooldown_s",
-      "health_check"};
+      "health_check",  "wait_for_recovery_s"};
   return k;
 }
 
@@ -228,8 +229,13 @@ void validate_options(const std::string& reward, const RemoteRewardOptions& o) {
   };
   if (o.url.empty())
     fail("option 'url' is required (the reward server's base URL, e.g. http://127.0.0.1:18085)");
-  if (o.url.rfind("http://", 0) != 0 && o.url.rfind("https://", 0) != 0)
-    fail("option 'url' must start with http:// or https://, found '" + o.url + "'");
+  try {
+    parse_http_url(o.url);
+  } catch (const std::invalid_argument& e) {
+    // The URL is quoted as JSON so that control characters and invalid UTF-8 stay readable.
+    fail("option 'url' = " + json(o.url).dump(-1, ' ', false, json::error_handler_t::replace) +
+         " is not a valid base URL: " + e.what());
+  }
   auto positive = [&](const char* key, double v) {
     if (!(std::isfinite(v) && v > 0))
       fail(std::string("option '") + key + "' must be > 0, found " + std::to_string(v));
@@ -252,6 +258,7 @@ void validate_options(const std::string& reward, const RemoteRewardOptions& o) {
     fail("option 'circuit_failures' must be >= 0 (0 disables the breaker), found " +
          std::to_string(o.circuit_failures));
   non_negative("circuit_cooldown_s", o.circuit_cooldown_s);
+  non_negative("wait_for_recovery_s", o.wait_for_recovery_s);
 }
 
 }  // namespace
@@ -264,7 +271,7 @@ RemoteRewardOptions RemoteRewardOptions::parse(const std::string& reward_name, c
                                                RemoteRewardOptions defaults) {
   const std::string where = "remote reward '" + reward_name + "': ";
   if (!options.is_object() && !options.is_null())
-    throw std::invalid_argument(where + "options must be an object, found " + options.dump());
+    throw std::invalid_argument(where + "options must be an object, found " + options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   RemoteRewardOptions o = std::move(defaults);
   if (options.is_null()) {
     validate_options(reward_name, o);
@@ -276,7 +283,7 @@ RemoteRewardOptions RemoteRewardOptions::parse(const std::string& reward_name, c
       throw std::invalid_argument(where + "unknown option '" + it.key() + "' (valid: " + join(valid) + ")");
   auto bad_type = [&](const std::string& key, const char* expected) {
     return std::invalid_argument(where + "option '" + key + "' must be " + expected + ", found " +
-                                 options.at(key).dump());
+                                 options.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
   auto number = [&](const std::string& key, double& out) {
     if (!options.contains(key)) return;
@@ -314,6 +321,7 @@ RemoteRewardOptions RemoteRewardOptions::parse(const std::string& reward_name, c
     if (!options["health_check"].is_boolean()) throw bad_type("health_check", "true or false");
     o.health_check = options["health_check"].get<bool>();
   }
+  number("wait_for_recovery_s", o.wait_for_recovery_s);
   validate_options(reward_name, o);
   return o;
 }
@@ -415,6 +423,11 @@ RemoteReward::Attempt RemoteReward::send_once(const std::string& body) const {
       attempt.kind = Attempt::Kind::kFail;
       attempt.reason = "malformed reply from " + score_url_ + ": not JSON (" + e.what() +
                        "; NaN and Infinity are not JSON, servers must send null)";
+    } catch (const json::exception& e) {
+      // Valid syntax the parser still refuses, e.g. a number outside double range
+      // (1e999: out_of_range 406). Any reply, however broken, masks its chunk.
+      attempt.kind = Attempt::Kind::kFail;
+      attempt.reason = "malformed reply from " + score_url_ + ": unreadable JSON (" + e.what() + ")";
     }
     return attempt;
   }
@@ -429,12 +442,17 @@ RemoteReward::Attempt RemoteReward::send_once(const std::string& body) const {
   return attempt;
 }
 
-std::variant<json, std::string> RemoteReward::send_with_retries(const std::string& body, int max_retries) {
+std::variant<json, std::string> RemoteReward::send_with_retries(const std::string& body, int max_retries,
+                                                                bool& transient) {
   auto logger = log::get("reward");
+  transient = true;
   for (int attempt_index = 0;; ++attempt_index) {
     Attempt attempt = send_once(body);
     if (attempt.kind == Attempt::Kind::kOk) return std::move(attempt.reply);
-    if (attempt.kind == Attempt::Kind::kFail) return attempt.reason;
+    if (attempt.kind == Attempt::Kind::kFail) {
+      transient = false;
+      return attempt.reason;
+    }
     if (attempt_index >= max_retries)
       return attempt.reason + " (gave up after " + std::to_string(attempt_index + 1) + " attempt" +
              (attempt_index == 0 ? "" : "s") + ")";
@@ -455,6 +473,34 @@ std::variant<json, std::string> RemoteReward::send_with_retries(const std::strin
   }
 }
 
+bool RemoteReward::wait_for_recovery() {
+  if (options_.wait_for_recovery_s <= 0) return false;
+  const auto now = Clock::now();
+  if (!recovery_deadline_) recovery_deadline_ = now + to_ms(options_.wait_for_recovery_s);
+  if (now >= *recovery_deadline_) return false;
+  auto logger = log::get("reward");
+  logger->warn("reward '{}': waiting up to {} for the reward server {} to recover (wait_for_recovery_s)", name_,
+               format_seconds(std::chrono::duration<double>(*recovery_deadline_ - now).count()), options_.url);
+  // Poll often enough not to waste much of a short outage, rarely enough not to load a
+  // server that is restarting.
+  const double poll_s = std::clamp(options_.backoff_initial_s, 0.05, 5.0);
+  HttpRequestOptions request;
+  request.connect_timeout = to_ms(std::min(options_.connect_timeout_s, options_.timeout_s));
+  while (Clock::now() < *recovery_deadline_) {
+    const double left = std::chrono::duration<double>(*recovery_deadline_ - Clock::now()).count();
+    request.timeout = to_ms(std::max(0.001, std::min(options_.timeout_s, left)));
+    if (client_->get(health_url_, request).ok()) {
+      logger->info("reward '{}': {} answers /health again; resending", name_, options_.url);
+      open_until_.reset();
+      consecutive_failures_ = 0;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(
+        std::min(poll_s, std::chrono::duration<double>(*recovery_deadline_ - Clock::now()).count())));
+  }
+  return false;
+}
+
 RewardResult RemoteReward::score(const RewardBatch& batch) {
   batch.validate();
   torch::NoGradGuard no_grad;
@@ -472,6 +518,8 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
       for (int64_t i = begin; i < end; ++i) result.invalidate(i, reason);
     };
     bool probe = false;
+    // An open circuit may be waited out too: wait_for_recovery closes it once /health answers.
+    if (open_until_ && Clock::now() < *open_until_) wait_for_recovery();
     if (open_until_) {
       const auto now = Clock::now();
       if (now < *open_until_) {
@@ -485,20 +533,31 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
     }
     const std::string id =
         name_ + "-" + std::to_string(rng_() & 0xFFFFFFFFFFFFull) + "-" + std::to_string(++request_counter_);
-    const auto outcome =
-        send_with_retries(encode_request(batch, images, begin, end, id), probe ? 0 : options_.max_retries);
+    const std::string body = encode_request(batch, images, begin, end, id);
+    bool transient = false;
+    auto outcome = send_with_retries(body, probe ? 0 : options_.max_retries, transient);
+    // An outage may be waited out (wait_for_recovery_s): once /health answers, the
+    // chunk is sent again with its full retries, as many times as the wait allows.
+    while (std::holds_alternative<std::string>(outcome) && transient && wait_for_recovery())
+      outcome = send_with_retries(body, options_.max_retries, transient);
 
     std::string failure;
     std::optional<ParsedReply> reply;
     if (const auto* reason = std::get_if<std::string>(&outcome)) {
       failure = *reason;
     } else {
-      auto parsed = parse_reply(std::get<json>(outcome), id, static_cast<size_t>(end - begin),
-                                expects_texts(), required);
-      if (const auto* reason = std::get_if<std::string>(&parsed))
-        failure = "malformed reply from " + score_url_ + ": " + *reason;
-      else
-        reply = std::move(std::get<ParsedReply>(parsed));
+      try {
+        auto parsed = parse_reply(std::get<json>(outcome), id, static_cast<size_t>(end - begin),
+                                  expects_texts(), required);
+        if (const auto* reason = std::get_if<std::string>(&parsed))
+          failure = "malformed reply from " + score_url_ + ": " + *reason;
+        else
+          reply = std::move(std::get<ParsedReply>(parsed));
+      } catch (const std::exception& e) {
+        // parse_reply checks every type before reading it; this is the net under it, so
+        // that no reply can make score() throw.
+        failure = "malformed reply from " + score_url_ + ": " + e.what();
+      }
     }
 
     if (!reply) {
@@ -517,6 +576,7 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
     if (open_until_) logger->info("reward '{}': {} answered again, circuit closed", name_, options_.url);
     consecutive_failures_ = 0;
     open_until_.reset();
+    recovery_deadline_.reset();
 
     for (int64_t i = begin; i < end; ++i) {
       const auto& sample = reply->samples[static_cast<size_t>(i - begin)];
@@ -524,7 +584,13 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
         result.invalidate(i, "reward server " + options_.url + ": " + sample.error);
         continue;
       }
-      const auto value = sample_score(sample, batch.prompts[static_cast<size_t>(i)]);
+      std::variant<double, std::string> value;
+      try {
+        value = sample_score(sample, batch.prompts[static_cast<size_t>(i)]);
+      } catch (const std::exception& e) {
+        // E.g. an OCR text the scorer cannot read: that sample is masked, not the run.
+        value = "reward server " + options_.url + ": cannot score its reply: " + e.what();
+      }
       if (const auto* reason = std::get_if<std::string>(&value))
         result.invalidate(i, *reason);
       else if (!std::isfinite(std::get<double>(value)))

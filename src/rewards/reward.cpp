@@ -6,6 +6,12 @@
 
 namespace flowgrpo::rewards {
 
+std::string ScoreRange::to_string() const {
+  std::ostringstream os;
+  os << "[" << min << ", " << max << "]";
+  return os.str();
+}
+
 torch::Tensor RewardBatch::as_uint8() const {
   if (images.scalar_type() == torch::kByte) return images;
   return (images.to(torch::kFloat) * 255.0).round().clamp(0, 255).to(torch::kByte);

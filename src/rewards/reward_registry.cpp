@@ -1,7 +1,10 @@
 #include "flowgrpo/rewards/reward_registry.h"
 
 #include "flowgrpo/common/error.h"
+#include "flowgrpo/rewards/score_range_reward.h"
 
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 
 namespace flowgrpo::rewards {
@@ -39,9 +42,33 @@ std::unique_ptr<Reward> RewardRegistry::create(const std::string& name, const nl
     }
     factory = it->second.factory;
   }
-  auto reward = with_context("reward '" + name + "'", [&] { return factory(options); });
+  // min_score / max_score are the registry's options, accepted by every reward: the
+  // factory never sees them.
+  nlohmann::json own = options;
+  std::optional<double> min_score, max_score;
+  if (own.is_object()) {
+    auto take = [&](const char* key, std::optional<double>& out) {
+      const auto it = own.find(key);
+      if (it == own.end()) return;
+      if (!it->is_number() || std::isnan(it->get<double>()))
+        throw std::invalid_argument("reward '" + name + "': option '" + key + "' must be a number, found " +
+                                    it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      out = it->get<double>();
+      own.erase(it);
+    };
+    take("min_score", min_score);
+    take("max_score", max_score);
+  }
+  auto reward = with_context("reward '" + name + "'", [&] { return factory(own); });
   if (!reward) throw std::runtime_error("reward '" + name + "': factory returned nothing");
-  return reward;
+  ScoreRange range = reward->valid_range();
+  if (min_score) range.min = *min_score;
+  if (max_score) range.max = *max_score;
+  if (!(range.min <= range.max))
+    throw std::invalid_argument("reward '" + name + "': min_score must be <= max_score, found " +
+                                range.to_string() + (min_score || max_score ? "" : " (the reward's own range)"));
+  if (!range.bounded()) return reward;
+  return std::make_unique<ScoreRangeReward>(std::move(reward), range);
 }
 
 bool RewardRegistry::contains(const std::string& name) const {

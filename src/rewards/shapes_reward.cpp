@@ -21,14 +21,14 @@ const std::vector<std::string>& option_keys() {
 double number(const nlohmann::json& options, const std::string& key) {
   const auto& v = options.at(key);
   if (!v.is_number())
-    throw std::invalid_argument("shapes reward: option '" + key + "' must be a number, found " + v.dump());
+    throw std::invalid_argument("shapes reward: option '" + key + "' must be a number, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return v.get<double>();
 }
 
 int64_t integer(const nlohmann::json& options, const std::string& key) {
   const auto& v = options.at(key);
   if (!v.is_number_integer())
-    throw std::invalid_argument("shapes reward: option '" + key + "' must be an integer, found " + v.dump());
+    throw std::invalid_argument("shapes reward: option '" + key + "' must be an integer, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return v.get<int64_t>();
 }
 
@@ -43,7 +43,7 @@ ShapesReward::ShapesReward(ShapesRewardOptions options) : options_(options), det
 
 std::unique_ptr<ShapesReward> ShapesReward::from_options(const nlohmann::json& options) {
   if (!options.is_object())
-    throw std::invalid_argument("shapes reward: options must be an object, found " + options.dump());
+    throw std::invalid_argument("shapes reward: options must be an object, found " + options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   ShapesRewardOptions o;
   for (auto it = options.begin(); it != options.end(); ++it) {
     const auto& keys = option_keys();
@@ -64,6 +64,10 @@ std::unique_ptr<ShapesReward> ShapesReward::from_options(const nlohmann::json& o
     o.scoring.position_threshold = number(options, "position_threshold");
   if (options.contains("max_objects")) o.scoring.max_objects = integer(options, "max_objects");
   return std::make_unique<ShapesReward>(o);
+}
+
+ScoreRange ShapesReward::valid_range() const {
+  return {-static_cast<double>(options_.scoring.max_objects - 1), 1.0};
 }
 
 RewardResult ShapesReward::score(const RewardBatch& batch) {

@@ -41,7 +41,7 @@ std::unique_ptr<WeightedReward> WeightedReward::from_weights(
       if (!opts["type"].is_string() || opts["type"].get<std::string>().empty())
         throw std::invalid_argument("reward_options." + name +
                                     ".type: expected the name of a registered reward, found " +
-                                    opts["type"].dump());
+                                    opts["type"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       type = opts["type"].get<std::string>();
       opts.erase("type");
     }
@@ -71,6 +71,11 @@ RewardResult WeightedReward::score(const RewardBatch& batch) {
     }
     total.valid &= r.valid;
   }
+  // Finite parts can still sum to ±inf (weights times scores near 1e308): such a sample
+  // has no usable score, and a valid non-finite score would fail RewardResult::check.
+  const auto overflow = (total.valid & ~torch::isfinite(total.scores)).nonzero().flatten();
+  for (int64_t k = 0; k < overflow.numel(); ++k)
+    total.invalidate(overflow[k].item<int64_t>(), "the weighted sum of the rewards overflows (parts near 1e308)");
   return total;
 }
 

@@ -16,23 +16,52 @@ bool all_equal(const std::vector<double>& x) {
   return std::all_of(x.begin(), x.end(), [&](double v) { return v == x.front(); });
 }
 
+// A power of two >= max |x| / 2 (1 for an all-zero sample). Dividing by it is exact (no
+// rounding, barring underflow of values ~2^-1074 times smaller), so the scaled formulas
+// below give bit for bit the unscaled results whenever those do not overflow, and stay
+// finite when they would: with finite scores as large as 1e308 the plain sum of squares
+// is inf and every advantage NaN (issue 14).
+double scale_of(std::initializer_list<double> xs) {
+  double m = 0;
+  for (double v : xs) m = std::max(m, std::abs(v));
+  if (m == 0 || !std::isfinite(m)) return 1.0;
+  int exponent = 0;
+  std::frexp(m, &exponent);  // m = f · 2^exponent, f in [0.5, 1)
+  // 2^1024 is not a double: near DBL_MAX the scaled values reach 2, which is still harmless.
+  return std::ldexp(1.0, std::min(exponent, 1023));
+}
+
+double scale_of(const std::vector<double>& x) {
+  double m = 0;
+  for (double v : x) m = std::max(m, std::abs(v));
+  return scale_of({m});
+}
+
 // Mean of a non-empty sample. A constant sample returns its value exactly, so that
 // r − mean is exactly 0 in a zero-std group (a summed mean of e.g. three 0.1s is not 0.1).
 double mean_of(const std::vector<double>& x) {
   if (all_equal(x)) return x.front();
+  const double s = scale_of(x);
   double sum = 0;
-  for (double v : x) sum += v;
-  return sum / static_cast<double>(x.size());
+  for (double v : x) sum += v / s;
+  return sum / static_cast<double>(x.size()) * s;
 }
 
 // Population standard deviation (ddof = 0, numpy's default), two-pass; exactly 0 for a
 // constant sample.
 double population_std(const std::vector<double>& x) {
   if (all_equal(x)) return 0.0;
-  const double mean = mean_of(x);
+  const double s = scale_of(x);
+  const double mean = mean_of(x) / s;
   double sq = 0;
-  for (double v : x) sq += (v - mean) * (v - mean);
-  return std::sqrt(sq / static_cast<double>(x.size()));
+  for (double v : x) sq += (v / s - mean) * (v / s - mean);
+  return std::sqrt(sq / static_cast<double>(x.size())) * s;
+}
+
+// (r − mean) / (std + ε), computed on scaled values so that r − mean cannot overflow.
+double advantage(double r, double mean, double std) {
+  const double s = scale_of({r, mean, std});
+  return (r / s - mean / s) / (std / s + kAdvantageStdEpsilon / s);
 }
 
 }  // namespace
@@ -98,18 +127,17 @@ torch::Tensor PerPromptStatTracker::update(const torch::Tensor& rewards, const t
     if (!options_.per_prompt) {
       // train_sd3.py, tracking off: (r − r.mean()) / (r.std() + 1e-4), numpy population std.
       const double mean = mean_of(call_rewards);
-      const double denom = population_std(call_rewards) + kAdvantageStdEpsilon;
+      const double std = population_std(call_rewards);
       for (int64_t i = 0; i < n; ++i)
-        if (v[i]) a[i] = (r[i] - mean) / denom;
+        if (v[i]) a[i] = advantage(r[i], mean, std);
     } else {
       // stat_tracking.py (type 'grpo'): (r − mean_group) / (std + 1e-4), std global or per group.
       const double global_std = options_.global_std ? population_std(call_rewards) : 0.0;
       for (const auto& [prompt, idx] : members) {
         const auto& group = groups_.at(prompt);
         const double mean = mean_of(group);
-        const double denom =
-            (options_.global_std ? global_std : population_std(group)) + kAdvantageStdEpsilon;
-        for (int64_t i : idx) a[i] = (r[i] - mean) / denom;
+        const double std = options_.global_std ? global_std : population_std(group);
+        for (int64_t i : idx) a[i] = advantage(r[i], mean, std);
       }
     }
   }
@@ -126,6 +154,7 @@ StatTrackerStats PerPromptStatTracker::stats() const {
   int64_t total = 0;
   int64_t zero_std = 0;
   double std_sum = 0;
+  std::vector<double> stds;
   s.min_group_size = std::numeric_limits<int64_t>::max();
   for (const auto& [prompt, group] : groups_) {
     const auto size = static_cast<int64_t>(group.size());
@@ -134,12 +163,14 @@ StatTrackerStats PerPromptStatTracker::stats() const {
     s.max_group_size = std::max(s.max_group_size, size);
     const double sd = population_std(group);
     if (sd == 0.0) ++zero_std;
-    std_sum += sd;
+    stds.push_back(sd);
   }
   const auto groups = static_cast<double>(groups_.size());
   s.mean_group_size = static_cast<double>(total) / groups;
   s.zero_std_ratio = static_cast<double>(zero_std) / groups;
-  s.reward_std_mean = std_sum / groups;
+  const double scale = scale_of(stds);
+  for (double sd : stds) std_sum += sd / scale;
+  s.reward_std_mean = std_sum / groups * scale;
   return s;
 }
 

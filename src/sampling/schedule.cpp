@@ -87,13 +87,13 @@ FlowMatchSchedulerConfig FlowMatchSchedulerConfig::from_json_file(const std::fil
   auto get_number = [&](const char* key, double& out) {
     if (!j.contains(key) || j[key].is_null()) return;
     if (!j[key].is_number())
-      throw std::invalid_argument(where(key) + ": expected a number, found " + j[key].dump());
+      throw std::invalid_argument(where(key) + ": expected a number, found " + j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out = j[key].get<double>();
   };
   auto get_int = [&](const char* key, int& out) {
     if (!j.contains(key) || j[key].is_null()) return;
     if (!j[key].is_number_integer())
-      throw std::invalid_argument(where(key) + ": expected an integer, found " + j[key].dump());
+      throw std::invalid_argument(where(key) + ": expected an integer, found " + j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out = j[key].get<int>();
   };
   get_int("num_train_timesteps", c.num_train_timesteps);
@@ -118,7 +118,7 @@ FlowMatchSchedulerConfig FlowMatchSchedulerConfig::from_json_file(const std::fil
   if (j.contains("time_shift_type") && j["time_shift_type"].is_string() &&
       j["time_shift_type"].get<std::string>() != "exponential")
     throw std::invalid_argument(where("time_shift_type") + ": only \"exponential\" is supported, found " +
-                                j["time_shift_type"].dump());
+                                j["time_shift_type"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (c.num_train_timesteps < 1) throw std::invalid_argument(where("num_train_timesteps") + ": must be >= 1");
   if (!(c.shift > 0.0)) throw std::invalid_argument(where("shift") + ": must be > 0");
   if (c.use_dynamic_shifting && c.max_image_seq_len == c.base_image_seq_len)

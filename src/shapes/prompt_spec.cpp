@@ -48,7 +48,7 @@ bool plain(const IncludeClause& c, int count = 1) {
 // Reads an integer >= 1 from a JSON value.
 int positive_int(const json& j, const std::string& key) {
   if (!j.is_number_integer() || j.get<int64_t>() < 1 || j.get<int64_t>() > 1000000)
-    throw std::invalid_argument(key + ": must be an integer in 1..1000000, found " + j.dump());
+    throw std::invalid_argument(key + ": must be an integer in 1..1000000, found " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return static_cast<int>(j.get<int64_t>());
 }
 
@@ -59,7 +59,7 @@ const json& field(const json& obj, const std::string& key, const std::string& wh
 }
 
 std::string word(const json& j, const std::string& key) {
-  if (!j.is_string()) throw std::invalid_argument(key + ": must be a string, found " + j.dump());
+  if (!j.is_string()) throw std::invalid_argument(key + ": must be a string, found " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return j.get<std::string>();
 }
 
@@ -278,16 +278,16 @@ json PromptSpec::to_metadata() const {
 
 PromptSpec PromptSpec::from_metadata(const json& metadata, bool require_template) {
   if (!metadata.is_object())
-    throw std::invalid_argument("metadata must be a JSON object, found " + metadata.dump());
+    throw std::invalid_argument("metadata must be a JSON object, found " + metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   PromptSpec spec;
   spec.tag = parse_word(parse_tag, field(metadata, "tag", ""), "tag");
   const json& include = field(metadata, "include", "");
   if (!include.is_array() || include.empty())
-    throw std::invalid_argument("include: must be a non-empty array, found " + include.dump());
+    throw std::invalid_argument("include: must be a non-empty array, found " + include.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   for (size_t i = 0; i < include.size(); ++i) {
     const std::string key = "include[" + std::to_string(i) + "]";
     const json& c = include[i];
-    if (!c.is_object()) throw std::invalid_argument(key + ": must be an object, found " + c.dump());
+    if (!c.is_object()) throw std::invalid_argument(key + ": must be an object, found " + c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     IncludeClause clause;
     clause.shape = parse_word(parse_shape, field(c, "class", key + "."), key + ".class");
     clause.count = positive_int(field(c, "count", key + "."), key + ".count");
@@ -312,7 +312,7 @@ PromptSpec PromptSpec::from_metadata(const json& metadata, bool require_template
     for (size_t i = 0; i < it->size(); ++i) {
       const std::string key = "exclude[" + std::to_string(i) + "]";
       const json& c = (*it)[i];
-      if (!c.is_object()) throw std::invalid_argument(key + ": must be an object, found " + c.dump());
+      if (!c.is_object()) throw std::invalid_argument(key + ": must be an object, found " + c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       ExcludeClause clause;
       clause.shape = parse_word(parse_shape, field(c, "class", key + "."), key + ".class");
       clause.count = positive_int(field(c, "count", key + "."), key + ".count");

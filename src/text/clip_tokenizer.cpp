@@ -66,6 +66,8 @@ json parse_json(const fs::path& path, const char* what) {
     throw std::invalid_argument("CLIP tokenizer: " + path.string() + " line " +
                                 std::to_string(line_of(text, e.byte == 0 ? 0 : e.byte - 1)) +
                                 ": invalid JSON: " + e.what());
+  } catch (const json::exception& e) {  // e.g. out_of_range 406: a number like 1e999
+    throw std::invalid_argument("CLIP tokenizer: " + path.string() + ": unreadable JSON: " + e.what());
   }
 }
 
@@ -199,7 +201,7 @@ std::string token_string(const json& value, const std::string& where) {
     if (value.contains("content") && value["content"].is_string()) return value["content"].get<std::string>();
   }
   throw std::invalid_argument(where + ": expected a string or an object with a string \"content\", got " +
-                              value.dump());
+                              value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace
@@ -340,14 +342,14 @@ ClipTokenizer ClipTokenizer::from_files_with_added(const fs::path& vocab_json, c
   }
   for (const auto& [token, value] : vocab.items()) {
     if (!value.is_number_integer() || value.get<int64_t>() < 0) {
-      throw std::invalid_argument("CLIP tokenizer: " + vocab_json.string() + ": token " + json(token).dump() +
-                                  " has id " + value.dump() + ", expected a non-negative integer");
+      throw std::invalid_argument("CLIP tokenizer: " + vocab_json.string() + ": token " + json(token).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                  " has id " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", expected a non-negative integer");
     }
     const auto id = value.get<int64_t>();
     auto [it, inserted] = state->tokens_by_id.emplace(id, token);
     if (!inserted) {
       throw std::invalid_argument("CLIP tokenizer: " + vocab_json.string() + ": tokens " +
-                                  json(it->second).dump() + " and " + json(token).dump() + " share id " +
+                                  json(it->second).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " and " + json(token).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " share id " +
                                   std::to_string(id));
     }
     state->vocab.emplace(token, id);
@@ -393,7 +395,7 @@ ClipTokenizer ClipTokenizer::from_files_with_added(const fs::path& vocab_json, c
 
   for (const auto& [content, id] : added_tokens) {
     if (auto it = state->vocab.find(content); it != state->vocab.end() && it->second != id) {
-      throw std::invalid_argument("CLIP tokenizer: added token " + json(content).dump() + " has id " +
+      throw std::invalid_argument("CLIP tokenizer: added token " + json(content).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " has id " +
                                   std::to_string(id) + " but " + vocab_json.string() + " gives it " +
                                   std::to_string(it->second));
     }
@@ -404,7 +406,7 @@ ClipTokenizer ClipTokenizer::from_files_with_added(const fs::path& vocab_json, c
     if (token.empty()) throw std::invalid_argument(std::string("CLIP tokenizer: ") + role + " is empty");
     const int64_t id = state->lookup(token);
     if (id < 0) {
-      throw std::invalid_argument(std::string("CLIP tokenizer: ") + role + " " + json(token).dump() +
+      throw std::invalid_argument(std::string("CLIP tokenizer: ") + role + " " + json(token).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                                   " is not in " + vocab_json.string());
     }
     state->special_ids[token] = id;
@@ -453,7 +455,7 @@ ClipTokenizer ClipTokenizer::from_directory(const fs::path& dir) {
     if (config.contains("model_max_length")) {
       const json& value = config["model_max_length"];
       const std::string where = path.string() + ": \"model_max_length\"";
-      if (!value.is_number()) throw std::invalid_argument(where + ": expected a number, got " + value.dump());
+      if (!value.is_number()) throw std::invalid_argument(where + ": expected a number, got " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       // transformers writes int(1e30) for "no limit"; that is no length to pad to.
       if (value.is_number_integer() && value.get<double>() < 1e9) {
         options.model_max_length = value.get<int64_t>();

@@ -94,6 +94,8 @@ json parse_config_json(const fs::path& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     throw std::invalid_argument("T5 tokenizer: " + path.string() + ": invalid JSON: " + e.what());
+  } catch (const json::exception& e) {  // e.g. out_of_range 406: a number like 1e999
+    throw std::invalid_argument("T5 tokenizer: " + path.string() + ": unreadable JSON: " + e.what());
   }
 }
 
@@ -103,14 +105,14 @@ std::string config_token_string(const json& value, const std::string& where) {
     return value["content"].get<std::string>();
   }
   throw std::invalid_argument(where + ": expected a string or an object with a string \"content\", got " +
-                              value.dump());
+                              value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 bool config_flag(const json& object, const char* key, bool fallback, const std::string& where) {
   if (!object.contains(key) || object[key].is_null()) return fallback;
   if (!object[key].is_boolean()) {
     throw std::invalid_argument(where + ": \"" + key + "\": expected true or false, got " +
-                                object[key].dump());
+                                object[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   return object[key].get<bool>();
 }
@@ -314,7 +316,7 @@ std::shared_ptr<const T5Tokenizer::State> T5Tokenizer::State::load(const std::fi
     if (!inserted) {
       throw std::invalid_argument("T5 tokenizer: " + overrides_source + ": ids " +
                                   std::to_string(it->second.id) + " and " + std::to_string(id) +
-                                  " are both added token " + json(token.content).dump());
+                                  " are both added token " + json(token.content).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
 
@@ -387,12 +389,12 @@ T5Tokenizer T5Tokenizer::from_directory(const std::filesystem::path& dir) {
     if (config.contains("model_max_length") && !config["model_max_length"].is_null()) {
       const json& value = config["model_max_length"];
       if (!value.is_number()) {
-        throw std::invalid_argument(where("model_max_length") + ": expected a number, got " + value.dump());
+        throw std::invalid_argument(where("model_max_length") + ": expected a number, got " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       if (value.get<double>() < t5_detail::kNoLengthLimit) {
         if (!value.is_number_integer()) {
           throw std::invalid_argument(where("model_max_length") + ": expected an integer, got " +
-                                      value.dump());
+                                      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         }
         options.model_max_length = value.get<int64_t>();
       }
@@ -401,7 +403,7 @@ T5Tokenizer T5Tokenizer::from_directory(const std::filesystem::path& dir) {
       const json& value = config["extra_ids"];
       if (!value.is_number_integer() || value.get<int64_t>() < 0) {
         throw std::invalid_argument(where("extra_ids") + ": expected a non-negative integer, got " +
-                                    value.dump());
+                                    value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       options.extra_ids = value.get<int64_t>();
     }
@@ -425,7 +427,7 @@ T5Tokenizer T5Tokenizer::from_directory(const std::filesystem::path& dir) {
         if (id < 0)
           throw std::invalid_argument(decoder_where + ": key '" + key + "' is not a non-negative integer id");
         if (!value.is_object())
-          throw std::invalid_argument(entry + ": expected an object, got " + value.dump());
+          throw std::invalid_argument(entry + ": expected an object, got " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         if (t5_detail::config_flag(value, "single_word", false, entry)) {
           throw std::invalid_argument(entry + ": \"single_word\": true is not supported by the T5 tokenizer");
         }

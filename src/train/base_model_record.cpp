@@ -16,10 +16,10 @@ void check_base_model_record(const nlohmann::json& recorded, const models::TextT
   for (const auto& [key, value] : mine.items()) {
     if (!recorded.is_object() || !recorded.contains(key))
       throw std::invalid_argument(source + ": records no base-model '" + key +
-                                  "' (written by an older flowgrpo); this model's is " + value.dump());
+                                  "' (written by an older flowgrpo); this model's is " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (recorded.at(key) != value)
       throw std::invalid_argument(source + " was trained for another model: its base-model '" + key + "' is " +
-                                  recorded.at(key).dump() + ", this model's is " + value.dump() +
+                                  recorded.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", this model's is " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                                   (key == "latent_shape" ? " (a pixel-space and a latent-space model do not share "
                                                            "adapters)"
                                                          : ""));
@@ -28,7 +28,7 @@ void check_base_model_record(const nlohmann::json& recorded, const models::TextT
 
 void write_base_model_record(const std::filesystem::path& adapter_dir,
                              const models::TextToImagePipeline& pipeline) {
-  io::write_text_atomic(adapter_dir / kBaseModelRecordFile, base_model_record(pipeline).dump(1) + "\n");
+  io::write_text_atomic(adapter_dir / kBaseModelRecordFile, base_model_record(pipeline).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 bool check_adapter_base_model(const std::filesystem::path& adapter_dir,

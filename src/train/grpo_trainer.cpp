@@ -17,6 +17,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -63,7 +64,14 @@ models::LoRAConfig lora_config_from(const config::Config& c) {
 double nan_mean(const torch::Tensor& x) {
   const auto finite = torch::isfinite(x);
   const auto n = finite.sum().item<int64_t>();
-  return n == 0 ? NAN : x.masked_select(finite).sum().item<double>() / static_cast<double>(n);
+  if (n == 0) return NAN;
+  // Scaled by the largest magnitude, so finite values as large as 1e308 cannot overflow
+  // the sum (the epoch's mean reward would be inf and logged as null).
+  const auto values = x.masked_select(finite).to(torch::kDouble);
+  int exponent = 0;
+  std::frexp(values.abs().max().item<double>(), &exponent);
+  const double scale = std::ldexp(1.0, std::clamp(exponent, 0, 1023));  // a power of two: exact division
+  return (values / scale).sum().item<double>() / static_cast<double>(n) * scale;
 }
 
 nlohmann::json number(double v) {
@@ -218,6 +226,7 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
     for (size_t s = 0; s < r.errors.size(); ++s)
       if (!r.valid[static_cast<int64_t>(s)].item<bool>()) {
         ++invalid;
+        out.last_reward_error = r.errors[s];
         log::get("reward")->warn("sample masked out of its group: {}", r.errors[s]);
       }
     scores.push_back(r.scores);
@@ -238,6 +247,7 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
   metrics["time_sampling_s"] = sampling_seconds;
   metrics["time_reward_wait_s"] = scorer.waited_seconds();
   metrics["reward_invalid"] = invalid;
+  out.num_invalid = invalid;
   return out;
 }
 
@@ -498,13 +508,14 @@ int64_t GrpoTrainer::run() {
     // epoch_ > first: a resumed run starts from a checkpoint of exactly this state.
     if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > first) save_checkpoint();
     auto samples = sample_epoch(epoch_, metrics);
+    check_reward_validity(samples);
     train_epoch(epoch_, samples, metrics);
     metrics["global_step"] = global_step_;
     ++epoch_;
     if (in_.comm.is_main()) {
       // The per-optimizer-step rows stay in the epoch's row ("steps"): clipfrac,
       // approx_kl, ratio and loss per step show what an epoch mean hides.
-      metrics_file << metrics.dump() << "\n" << std::flush;
+      metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
       log_epoch(metrics);
     }
   }
@@ -512,7 +523,7 @@ int64_t GrpoTrainer::run() {
   if (evaluating && epoch_ > first) {
     nlohmann::json metrics{{"epoch", epoch_}, {"global_step", global_step_}, {"final", true}};
     run_evaluation(metrics);
-    if (in_.comm.is_main()) metrics_file << metrics.dump() << "\n" << std::flush;
+    if (in_.comm.is_main()) metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
   }
   save_checkpoint();
   return epoch_ - first;
@@ -537,9 +548,53 @@ void GrpoTrainer::log_epoch(const nlohmann::json& m) {
       get("time_sampling_s"), get("time_reward_wait_s"), get("time_train_s"));
 }
 
+void GrpoTrainer::check_reward_validity(const EpochSamples& samples) {
+  const double limit = in_.config.train.max_invalid_reward_fraction;
+  auto counts = torch::tensor({static_cast<double>(samples.num_invalid), static_cast<double>(samples.size())},
+                              torch::kDouble);
+  in_.comm.all_reduce_sum(counts);
+  const auto invalid = static_cast<int64_t>(counts[0].item<double>());
+  const auto total = static_cast<int64_t>(counts[1].item<double>());
+  if (total == 0 || static_cast<double>(invalid) <= limit * static_cast<double>(total)) return;
+  // Training on what is left would learn from a handful of samples or from nothing
+  // ("reward nan, kept 0" for every epoch a server is down): stop, resumably.
+  const auto dir = save_checkpoint();
+  throw std::runtime_error(fmt::format(
+      "epoch {}: {} of {} samples ({:.0f}%) have no valid reward, more than "
+      "train.max_invalid_reward_fraction = {}; last reward error (rank {}): {}. Saved the state before "
+      "this epoch to {}; continue with --set resume=latest once the reward works (or set "
+      "reward_options.<name>.wait_for_recovery_s to wait for a reward server)",
+      epoch_, invalid, total, 100.0 * static_cast<double>(invalid) / static_cast<double>(total), limit,
+      in_.comm.rank(),
+      samples.last_reward_error.empty() ? std::string("none on this rank") : samples.last_reward_error,
+      dir.string()));
+}
+
 fs::path GrpoTrainer::save_checkpoint() {
   const auto root = in_.output_dir / "checkpoints";
-  const auto name = "checkpoint-" + std::to_string(global_step_);
+  auto repoint_latest = [&](const std::string& name) {
+    // checkpoints/latest -> checkpoint-<step>, replaced atomically.
+    const auto link_tmp = root / "latest.tmp";
+    fs::remove(link_tmp);
+    fs::create_directory_symlink(name, link_tmp);
+    fs::rename(link_tmp, root / "latest");
+  };
+  std::error_code ec;
+  if (saved_ && saved_->epoch == epoch_ && saved_->global_step == global_step_ &&
+      saved_->backward_count == backward_count_ && fs::equivalent(saved_->dir.parent_path(), root, ec)) {
+    // This very state is on disk already (saved earlier, or resumed from): point at it.
+    if (in_.comm.is_main()) repoint_latest(saved_->dir.filename().string());
+    in_.comm.barrier();
+    return saved_->dir;
+  }
+  // A name is never reused for another state: without an optimizer step in an epoch,
+  // global_step_ stays and checkpoint-<step> would otherwise be overwritten.
+  std::string name = "checkpoint-" + std::to_string(global_step_);
+  if (fs::exists(root / name)) {
+    const std::string base = name + "-epoch-" + std::to_string(epoch_);
+    name = base;
+    for (int k = 2; fs::exists(root / name); ++k) name = base + "-" + std::to_string(k);
+  }
   const auto final_dir = root / name;
   if (in_.comm.is_main()) {
     const auto tmp = root / (name + ".tmp");
@@ -572,17 +627,13 @@ fs::path GrpoTrainer::save_checkpoint() {
                                {"backward_count", backward_count_},
                                {"prompt_history", std::vector<int64_t>(history.begin(), history.end())},
                                {"model", model_identity()}};
-    io::write_text_atomic(tmp / "training_state" / "trainer_state.json", state.dump(1) + "\n");
-    fs::remove_all(final_dir);
+    io::write_text_atomic(tmp / "training_state" / "trainer_state.json", state.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     fs::rename(tmp, final_dir);
-    // checkpoints/latest -> checkpoint-<step>, replaced atomically.
-    const auto link_tmp = root / "latest.tmp";
-    fs::remove(link_tmp);
-    fs::create_directory_symlink(name, link_tmp);
-    fs::rename(link_tmp, root / "latest");
+    repoint_latest(name);
     log::get("train")->info("saved checkpoint {}", final_dir.string());
   }
   in_.comm.barrier();
+  saved_ = SavedState{epoch_, global_step_, backward_count_, final_dir};
   return final_dir;
 }
 
@@ -599,8 +650,8 @@ void GrpoTrainer::load_checkpoint(const fs::path& dir) {
     for (const char* key : {"lora", "adapter_shapes"}) {
       if (state.at("model").at(key) != mine.at(key))
         throw std::invalid_argument(std::string("the checkpoint was trained for another model: its '") + key +
-                                    "' is " + state.at("model").at(key).dump() + ", this run's is " +
-                                    mine.at(key).dump());
+                                    "' is " + state.at("model").at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", this run's is " +
+                                    mine.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     const auto raw = io::load_safetensors(state_dir / "adapter_weights.safetensors");
     torch::NoGradGuard no_grad;
@@ -619,6 +670,7 @@ void GrpoTrainer::load_checkpoint(const fs::path& dir) {
     epoch_ = state.at("epoch").get<int64_t>();
     global_step_ = state.at("global_step").get<int64_t>();
     backward_count_ = state.at("backward_count").get<int64_t>();
+    saved_ = SavedState{epoch_, global_step_, backward_count_, dir};
   });
   log::get("train")->info("resumed from {} at epoch {}, step {}", dir.string(), epoch_, global_step_);
 }

@@ -123,11 +123,11 @@ int64_t Pretrainer::run() {
                                {"loss", loss_sum / static_cast<double>(loss_count)},
                                {"lr", learning_rate_at(step_ - 1)},
                                {"seconds_per_step", seconds / static_cast<double>(loss_count)}};
-      metrics << row.dump() << "\n" << std::flush;
+      metrics << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
       char postfix[96];
       std::snprintf(postfix, sizeof postfix, "loss=%.4f", loss_sum / static_cast<double>(loss_count));
       bar.set_postfix(postfix);
-      log->debug("{}", row.dump());
+      log->debug("{}", row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       loss_sum = 0.0;
       loss_count = 0;
       window_start = std::chrono::steady_clock::now();
@@ -143,7 +143,7 @@ int64_t Pretrainer::run() {
         pipeline_.transformer()->train();
         pipeline_.text_encoder()->train();
       }
-      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump() << "\n" << std::flush;
+      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
     }
   }
   bar.finish();
@@ -163,7 +163,7 @@ void Pretrainer::save_checkpoint() {
   pipeline_.save(tmp / "model");
   save_ema(*ema_, tmp / "ema.safetensors");
   torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "transformer"}}.dump() + "\n");
+  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "transformer"}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   publish_checkpoint(tmp);
 }
 

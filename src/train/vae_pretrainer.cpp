@@ -121,11 +121,11 @@ int64_t VaePretrainer::run() {
                                {"kl", kl_sum / n},
                                {"lr", warmup_learning_rate(p, step_ - 1)},
                                {"seconds_per_step", seconds / n}};
-      metrics << row.dump() << "\n" << std::flush;
+      metrics << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
       char postfix[96];
       std::snprintf(postfix, sizeof postfix, "l1=%.4f kl=%.3f", rec_sum / n, kl_sum / n);
       bar.set_postfix(postfix);
-      log->debug("{}", row.dump());
+      log->debug("{}", row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       rec_sum = kl_sum = 0.0;
       count = 0;
       window_start = std::chrono::steady_clock::now();
@@ -140,7 +140,7 @@ int64_t VaePretrainer::run() {
         result = eval_hook_(step_, vae_);
         vae_->train();
       }
-      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump() << "\n" << std::flush;
+      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
     }
   }
   bar.finish();
@@ -161,7 +161,7 @@ int64_t VaePretrainer::run() {
   metrics << nlohmann::json{{"step", step_},
                             {"shift_factor", factors.shift_factor},
                             {"scaling_factor", factors.scaling_factor}}
-                 .dump()
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n"
           << std::flush;
   log->info("VAE pretraining done: {} steps this run; latents of {} renders give shift_factor {:.6g}, "
@@ -176,7 +176,7 @@ void VaePretrainer::save_checkpoint() {
   vae_->save_pretrained(tmp / "vae");
   save_ema(*ema_, tmp / "ema.safetensors");
   torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "vae"}}.dump() + "\n");
+  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "vae"}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   publish_checkpoint(tmp);
 }
 

@@ -215,3 +215,31 @@ TEST(FlowgrpoTool, ScoreRatesAFolderOfImages) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("jpeg_compressibility"), std::string::npos) << r.output;  // lists the known names
 }
+
+// Issue 14: a prompt file with invalid UTF-8 used to crash `score` after some rows
+// (nlohmann type_error 316 from dump()); every JSON flowgrpo writes replaces it by U+FFFD.
+TEST(FlowgrpoTool, ScoreWritesInvalidUtf8PromptsAsReplacementCharacters) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "images");
+  for (int i = 0; i < 3; ++i)
+    flowgrpo::io::write_png(dir / "images" / ("img" + std::to_string(i) + ".png"),
+                            torch::full({3, 4, 4}, 40 * i, torch::kByte));
+  {
+    std::ofstream prompts(dir / "prompts.txt", std::ios::binary);
+    prompts << "a plain prompt\n"
+            << "caf\xe9 latin-1, not UTF-8\n"  // 0xE9 alone is invalid UTF-8
+            << "truncated \xe2\x82\n";
+  }
+  const auto r = run_command(tool() + " score --reward brightness --images " + (dir / "images").string() +
+                             " --prompts " + (dir / "prompts.txt").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream lines(r.output);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(out.size(), 4u) << r.output;
+  EXPECT_EQ(out[0]["prompt"], "a plain prompt");
+  EXPECT_EQ(out[1]["prompt"], "caf\xef\xbf\xbd latin-1, not UTF-8");
+  EXPECT_EQ(out[2]["prompt"].get<std::string>().rfind("truncated \xef\xbf\xbd", 0), 0u) << out[2].dump();
+  EXPECT_EQ(out[3]["num_valid"], 3);
+}

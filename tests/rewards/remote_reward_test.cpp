@@ -5,8 +5,11 @@
 // bound derived from its deadlines (a correctness property: no hang, no unbounded retry).
 #include "flowgrpo/rewards/remote_reward.h"
 #include "flowgrpo/rewards/http_client.h"
+#include "flowgrpo/rewards/http_url.h"
 #include "flowgrpo/rewards/ocr_score.h"
 #include "flowgrpo/rewards/reward_registry.h"
+#include "flowgrpo/rewards/score_range_reward.h"
+#include "flowgrpo/rewards/weighted_reward.h"
 
 #include "support/test_support.h"
 
@@ -23,6 +26,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <thread>
 
 namespace fr = flowgrpo::rewards;
@@ -156,7 +160,8 @@ class RemoteRewardTest : public ::testing::Test {
   // Behaviours of the next /score requests (fault_server.py); resets its counters.
   void control(const std::vector<std::string>& queue, const std::string& fallback = "ok") {
     const auto r =
-        client_.post_json(url() + "/control", json{{"queue", queue}, {"default", fallback}}.dump());
+        client_.post_json(url() + "/control", json{{"queue", queue}, {"default", fallback}}.dump(
+                                                  -1, ' ', false, json::error_handler_t::replace));
     ASSERT_TRUE(r.ok()) << r.describe();
   }
   json stats() {
@@ -238,14 +243,68 @@ TEST(RemoteRewardUnits, OptionsAreValidated) {
 
   // Defaults of the named servers (no server needed with the health check off).
   auto geneval = registry.create("geneval", {{"health_check", false}});
-  const auto& g = dynamic_cast<fr::RemoteReward&>(*geneval).options();
+  const auto& g = dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*geneval)).options();
   EXPECT_EQ(g.url, "http://127.0.0.1:18085");
   EXPECT_EQ(g.image_format, fr::RemoteImageFormat::kJpeg);
   EXPECT_EQ(g.max_batch, 64);
   EXPECT_EQ(geneval->name(), "geneval");
   auto ocr = registry.create("ocr", {{"health_check", false}, {"max_batch", 8}});
-  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(*ocr).options().url, "http://127.0.0.1:18087");
-  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(*ocr).options().max_batch, 8);
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().url, "http://127.0.0.1:18087");
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().max_batch, 8);
+}
+
+// Issue 14: bad URLs fail when the reward is built, in one line naming the reward and the
+// option, with the health check off too (they used to mask every sample at run time).
+TEST(RemoteRewardUnits, UrlsAreValidatedWhenTheRewardIsBuilt) {
+  fr::RewardRegistry registry;
+  auto message = [&](const std::string& url) -> std::string {
+    try {
+      registry.create("geneval", {{"url", url}, {"health_check", false}});
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(no exception)";
+  };
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"http://", "no host"},
+      {"http://:8080", "no host"},
+      {"http://127.0.0.1:99999", "port 99999 is outside 1-65535"},
+      {"http://127.0.0.1:0", "port 0 is outside 1-65535"},
+      {"http://127.0.0.1:", "port after ':' is empty"},
+      {"http://127.0.0.1:80a", "port '80a' is not a number"},
+      {"http://127.0.0.1:123456789012", "is not a number in 1-65535"},
+      {"http://my host:80", "a space at position 9"},
+      {"http://host:80/a path", "a space"},
+      {" http://host", "a space at position 0"},
+      {"http://host\\", "'\\'"},
+      {std::string("http://ho\nst"), "byte 0x0A"},
+      {"http://h\xc3\xa9", "byte 0xC3"},
+      {"http://h\xff", "byte 0xFF"},
+      {"ftp://host", "must be http:// or https://, found 'ftp://'"},
+      {"127.0.0.1:18085", "expected http://HOST"},
+      {"http://host/?x=1", "no query or fragment"},
+      {"http://host#frag", "no query or fragment"},
+      {"http://user@host", "user information"},
+      {"http://[::1", "closing ']'"},
+      {"http://[zz]:80", "not an IPv6 address"},
+      {"http://ho<st", "'<'"},
+  };
+  for (const auto& [url, reason] : bad) {
+    SCOPED_TRACE(url);
+    const auto m = message(url);
+    EXPECT_TRUE(contains(m, "remote reward 'geneval': option 'url' = ")) << m;
+    EXPECT_TRUE(contains(m, reason)) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << "one line: " << m;
+  }
+  for (const std::string good : {"http://127.0.0.1:18085", "https://rewards.example.org/v1/", "HTTP://Host:1",
+                                 "http://[::1]:65535", "http://reward-server_2.local/path%20x"}) {
+    SCOPED_TRACE(good);
+    EXPECT_EQ(message(good), "(no exception)");
+  }
+  const auto parsed = fr::parse_http_url("http://[::1]:8080/api");
+  EXPECT_EQ(parsed.host, "[::1]");
+  EXPECT_EQ(parsed.port, 8080);
+  EXPECT_EQ(parsed.path, "/api");
 }
 
 TEST(RemoteRewardUnits, ConnectionRefused) {
@@ -272,6 +331,26 @@ TEST(RemoteRewardUnits, ConnectionRefused) {
   expect_all_invalid(r, "connect failed");
   expect_all_invalid(r, url + "/score");
   expect_all_invalid(r, "gave up after 3 attempts");
+}
+
+TEST(RemoteRewardUnits, WaitForRecoveryIsBoundedPerOutage) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  fr::RewardRegistry registry;
+  auto options = fast_options(url);
+  options["health_check"] = false;
+  options["wait_for_recovery_s"] = 0.6;
+  auto reward = registry.create("remote", options);
+  const auto batch = make_batch(2);
+  auto t0 = Clock::now();
+  const auto r = reward->score(batch);
+  const double waited = seconds_since(t0);
+  EXPECT_GE(waited, 0.6);
+  EXPECT_LT(waited, 2.5);
+  expect_all_invalid(r, "connect failed");
+  // The outage's wait is spent: later calls mask at once (after their retries).
+  t0 = Clock::now();
+  expect_all_invalid(reward->score(batch), "connect failed");
+  EXPECT_LT(seconds_since(t0), 0.5);
 }
 
 TEST_F(RemoteRewardTest, ScoresComponentsChunksAndConnectionReuse) {
@@ -430,6 +509,158 @@ TEST_F(RemoteRewardTest, MalformedRepliesMaskTheChunkWithoutRetry) {
   EXPECT_NEAR(r.scores[2].item<double>(), mean_pixel(batch, 2), 1e-9);
   EXPECT_TRUE(std::isnan(r.components.at("prompt_length")[0].item<double>()));
   EXPECT_EQ(r.components.at("prompt_length")[2].item<double>(), batch.prompts[2].size());
+}
+
+// Issue 14: whatever a 2xx reply holds, score() returns and masks the chunk with a reason
+// naming the URL; nothing of the reply escapes as an exception (1e999 used to crash the run
+// with nlohmann's out_of_range 406).
+TEST_F(RemoteRewardTest, AnyBrokenReplyMasksItsChunkAndNeverThrows) {
+  auto reward = create("remote", fast_options(url()));
+  const auto batch = make_batch(3);
+  std::string deep(5000, '[');
+  deep += std::string(5000, ']');
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {R"({"id": "$ID", "scores": [1e999, 1, 2]})", "number overflow"},
+      {R"({"id": "$ID", "scores": [-1e999, 1, 2]})", "number overflow"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": {"c": [1, 1e400, 3]}})", "number overflow"},
+      {R"({"id": "$ID", "scores": [{"a": 1}, 2, 3]})", "scores[0] is a object"},
+      {R"({"id": "$ID", "scores": [[1], 2, 3]})", "scores[0] is a array"},
+      {R"({"id": "$ID", "scores": [true, 2, 3]})", "scores[0] is a boolean"},
+      {R"({"id": "$ID", "scores": {"0": 1}})", "'scores' is a object"},
+      {R"({"id": "$ID", "scores": "1,2,3"})", "'scores' is a string"},
+      {R"({"id": 7, "scores": [1, 2, 3]})", "no string 'id'"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "errors": [1, null, null]})", "errors[0] is a number"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": [1, 2, 3]})", "'components' is a array"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": {"c": "x"}})", "'components.c' is a string"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "components": {"": [1, 2, 3]}})", "empty name"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "texts": 5})", "'texts' is a number"},
+      {R"({"id": "$ID", "scores": [1, 2, 3], "errors": ["$XFF", null, null]})", "not JSON"},
+      {R"({"id": "$ID", "scores": [1, 2, 3]} trailing)", "not JSON"},
+      {R"([1, 2, 3])", "reply is a JSON array"},
+      {R"("scores")", "reply is a JSON string"},
+      {"null", "reply is a JSON null"},
+      {"", "not JSON"},
+      {deep, "reply is a JSON array"},
+  };
+  for (const auto& [body, reason] : cases) {
+    SCOPED_TRACE(body.substr(0, 80));
+    control({"raw:" + body});
+    const auto t0 = Clock::now();
+    fr::RewardResult r;
+    ASSERT_NO_THROW(r = reward->score(batch));
+    EXPECT_LT(seconds_since(t0), 1.5);
+    expect_all_invalid(r, "malformed reply from " + url() + "/score");
+    expect_all_invalid(r, reason);
+    EXPECT_EQ(stats()["score_requests"], 1) << "a malformed reply is not retried";
+  }
+  // The same through flowgrpo's combined reward: the reason then names the reward too.
+  fr::RewardRegistry registry;
+  auto weighted = fr::WeightedReward::from_weights({{"remote", 1.0}}, registry, {{"remote", fast_options(url())}});
+  control({R"(raw:{"id": "$ID", "scores": [1e999, 1, 2]})"});
+  fr::RewardResult r;
+  ASSERT_NO_THROW(r = weighted->score(batch));
+  expect_all_invalid(r, "remote: malformed reply from " + url() + "/score");
+}
+
+// Issue 14: libcurl used to resend a request silently when the server had dropped the
+// reused keep-alive connection, so the server saw 4 requests where the log said "gave up
+// after 3 attempts". Every request that reaches the server is an attempt now.
+TEST_F(RemoteRewardTest, AttemptsAreBoundedEvenOnDroppedKeepAliveConnections) {
+  auto requests_per_id = [&] {
+    const auto per_id = stats()["requests_per_id"];
+    std::vector<int> counts;
+    for (const auto& [id, n] : per_id.items()) counts.push_back(n.get<int>());
+    return counts;
+  };
+  // Every request is dropped unanswered; the first goes on the health check's connection.
+  auto reward = create("remote", fast_options(url()));  // max_retries 2
+  control({}, "close");
+  auto r = reward->score(make_batch(2));
+  expect_all_invalid(r, "connection lost");
+  expect_all_invalid(r, "gave up after 3 attempts");
+  EXPECT_EQ(requests_per_id(), std::vector<int>{3});
+
+  // A request on a reused connection the server drops: with max_retries 0, one request,
+  // masked (it used to be resent and scored behind the bound's back).
+  auto options = fast_options(url());
+  options["max_retries"] = 0;
+  auto once = create("remote", options);
+  control({}, "close_reused");
+  r = once->score(make_batch(2));
+  expect_all_invalid(r, "keep-alive");
+  EXPECT_EQ(requests_per_id(), std::vector<int>{1});
+  // With a retry, the second attempt (a fresh connection) is scored: two requests.
+  options["max_retries"] = 1;
+  auto retrying = create("remote", options);
+  control({}, "close_reused");
+  const auto batch = make_batch(2);
+  expect_scored(retrying->score(batch), batch);
+  EXPECT_EQ(requests_per_id(), std::vector<int>{2});
+}
+
+// wait_for_recovery_s: a transient failure that outlasts the retries is waited out
+// (polling /health), then the chunk is sent again instead of being masked.
+TEST_F(RemoteRewardTest, WaitForRecoveryResendsOnceTheServerAnswers) {
+  auto options = fast_options(url());  // max_retries 2
+  options["wait_for_recovery_s"] = 5.0;
+  auto reward = create("remote", options);
+  const auto batch = make_batch(2);
+  control({"status:503", "status:503", "status:503"});
+  const auto t0 = Clock::now();
+  expect_scored(reward->score(batch), batch);
+  EXPECT_LT(seconds_since(t0), 3.0);
+  EXPECT_EQ(stats()["score_requests"], 4);  // 3 attempts, then one more after /health answered
+  // A non-transient failure is not waited for.
+  control({"status:400"});
+  expect_all_invalid(reward->score(batch), "HTTP 400");
+  EXPECT_EQ(stats()["score_requests"], 1);
+}
+
+// A bounded randomized-mutation test of the reply parser (issue 14): valid replies with
+// random edits — absurd numbers, other types, broken structure, invalid UTF-8 — must each
+// yield a result that keeps the contract (RewardResult::check), never an exception.
+TEST_F(RemoteRewardTest, MutatedRepliesKeepTheContract) {
+  auto reward = create("remote", fast_options(url()));
+  const auto batch = make_batch(3);
+  const std::string base =
+      R"({"id": "$ID", "scores": [1.5, 2, null], "components": {"c": [0.25, null, 3]}, )"
+      R"("errors": [null, null, "no object"]})";
+  const std::vector<std::string> tokens = {"1e999", "-1e999", "1e308", "-1e308", "1e-400", "null", "true",
+                                           "\"x\"", "[]", "{}", "[[", "]", "}", ",", ":", "$XFF",
+                                           "\"\\ud800\"", "18446744073709551616", "\"scores\"", "\"id\""};
+  std::mt19937_64 rng(14);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  int valid_samples = 0;
+  for (int iteration = 0; iteration < 150; ++iteration) {
+    std::string body = base;
+    const int edits = 1 + static_cast<int>(pick(3));
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = pick(body.size());
+      switch (pick(4)) {
+        case 0: body[at] = static_cast<char>(0x20 + pick(0x5f)); break;  // printable ASCII
+        case 1: body.erase(at, 1 + pick(6)); break;
+        case 2: body.insert(at, tokens[pick(tokens.size())]); break;
+        default: {
+          const size_t digit = body.find_first_of("0123456789", at);
+          if (digit != std::string::npos) body.replace(digit, 1, tokens[pick(6)]);
+        }
+      }
+    }
+    SCOPED_TRACE("iteration " + std::to_string(iteration) + ": " + body);
+    control({"raw:" + body});
+    const auto t0 = Clock::now();
+    fr::RewardResult r;
+    ASSERT_NO_THROW(r = reward->score(batch));
+    EXPECT_LT(seconds_since(t0), 1.5);
+    ASSERT_NO_THROW(r.check("remote", 3));
+    for (int64_t i = 0; i < 3; ++i) {
+      if (r.valid[i].item<bool>())
+        ++valid_samples;
+      else
+        EXPECT_FALSE(r.errors[static_cast<size_t>(i)].empty());
+    }
+  }
+  std::printf("  %d of %d samples still valid after mutation\n", valid_samples, 150 * 3);
 }
 
 TEST_F(RemoteRewardTest, PerSampleErrorsMaskOnlyThoseSamples) {

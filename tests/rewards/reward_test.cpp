@@ -15,10 +15,11 @@ namespace fr = flowgrpo::rewards;
 namespace {
 
 // Mean brightness of each image; samples whose prompt is "fail" cannot be scored.
+// Registered as "lum": "brightness" is a built-in.
 class BrightnessReward : public fr::Reward {
  public:
   explicit BrightnessReward(double scale = 1.0, int delay_ms = 0) : scale_(scale), delay_ms_(delay_ms) {}
-  std::string name() const override { return "brightness"; }
+  std::string name() const override { return "lum"; }
   fr::RewardResult score(const fr::RewardBatch& batch) override {
     if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     auto r = fr::RewardResult::from_scores(batch.as_float01().mean({1, 2, 3}) * scale_);
@@ -70,7 +71,7 @@ fr::RewardBatch make_batch(std::vector<std::string> prompts) {
 }
 
 void add_test_rewards(fr::RewardRegistry& registry) {
-  registry.add("brightness", "mean pixel value", [](const nlohmann::json& o) {
+  registry.add("lum", "mean pixel value", [](const nlohmann::json& o) {
     return std::make_unique<BrightnessReward>(o.value("scale", 1.0));
   });
   registry.add("constant", "a constant", [](const nlohmann::json& o) {
@@ -90,10 +91,10 @@ TEST(RewardRegistry, UnknownNameListsRegisteredRewards) {
   } catch (const std::invalid_argument& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("unknown reward 'pickscor'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("brightness"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("lum"), std::string::npos) << msg;
     EXPECT_NE(msg.find("constant"), std::string::npos) << msg;
   }
-  EXPECT_THROW(registry.add("brightness", "",
+  EXPECT_THROW(registry.add("lum", "",
                             [](const nlohmann::json&) { return std::make_unique<ConstantReward>(1); }),
                std::invalid_argument);
   EXPECT_THROW(
@@ -116,27 +117,27 @@ TEST(WeightedReward, IsTheWeightedSumWithEveryComponentKept) {
   fr::RewardRegistry registry;
   add_test_rewards(registry);
   auto reward =
-      fr::WeightedReward::from_weights({{"brightness", 0.5}, {"constant", 2.0}}, registry,
-                                       {{"constant", {{"value", 0.25}}}, {"brightness", {{"scale", 2.0}}}});
+      fr::WeightedReward::from_weights({{"lum", 0.5}, {"constant", 2.0}}, registry,
+                                       {{"constant", {{"value", 0.25}}}, {"lum", {{"scale", 2.0}}}});
   const auto batch = make_batch({"a", "b", "c", "d"});
   const auto r = reward->score(batch);
   r.check("weighted", 4);
   const auto brightness = batch.as_float01().mean({1, 2, 3}).to(torch::kDouble) * 2.0;
   EXPECT_TRUE(torch::allclose(r.scores, 0.5 * brightness + 2.0 * 0.25));
-  EXPECT_TRUE(torch::allclose(r.components.at("brightness"), brightness));
+  EXPECT_TRUE(torch::allclose(r.components.at("lum"), brightness));
   EXPECT_TRUE(torch::allclose(r.components.at("constant"), torch::full({4}, 0.25, torch::kDouble)));
-  EXPECT_EQ(r.components.count("brightness/max"), 1u);
+  EXPECT_EQ(r.components.count("lum/max"), 1u);
 }
 
 TEST(WeightedReward, AFailedPartMasksTheSampleInsteadOfScoringZero) {
   fr::RewardRegistry registry;
   add_test_rewards(registry);
-  auto reward = fr::WeightedReward::from_weights({{"brightness", 1.0}, {"constant", 1.0}}, registry,
+  auto reward = fr::WeightedReward::from_weights({{"lum", 1.0}, {"constant", 1.0}}, registry,
                                                  {{"constant", {{"value", 1.0}}}});
   const auto r = reward->score(make_batch({"a", "fail", "c"}));
   EXPECT_EQ(r.valid[1].item<bool>(), false);
   EXPECT_TRUE(std::isnan(r.scores[1].item<double>()));
-  EXPECT_EQ(r.errors[1], "brightness: cannot score this one");
+  EXPECT_EQ(r.errors[1], "lum: cannot score this one");
   EXPECT_EQ(r.num_invalid(), 1);
   EXPECT_TRUE(r.valid[0].item<bool>() && r.valid[2].item<bool>());
 }
@@ -144,9 +145,9 @@ TEST(WeightedReward, AFailedPartMasksTheSampleInsteadOfScoringZero) {
 TEST(WeightedReward, RejectsBadWeightsAndDuplicates) {
   fr::RewardRegistry registry;
   add_test_rewards(registry);
-  EXPECT_THROW(fr::WeightedReward::from_weights({{"brightness", NAN}}, registry), std::invalid_argument);
-  EXPECT_THROW(fr::WeightedReward::from_weights({{"brightness", INFINITY}}, registry), std::invalid_argument);
-  EXPECT_THROW(fr::WeightedReward::from_weights({{"brightness", 1}, {"brightness", 2}}, registry),
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", NAN}}, registry), std::invalid_argument);
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", INFINITY}}, registry), std::invalid_argument);
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", 1}, {"lum", 2}}, registry),
                std::invalid_argument);
   EXPECT_THROW(fr::WeightedReward::from_weights({}, registry), std::invalid_argument);
 }
@@ -165,7 +166,7 @@ TEST(WeightedReward, AliasesUseOneRegisteredRewardTwice) {
   EXPECT_EQ(r.components.count("constant"), 0u);
   // Failures are reported under the alias.
   auto masked =
-      fr::WeightedReward::from_weights({{"bright", 1.0}}, registry, {{"bright", {{"type", "brightness"}}}});
+      fr::WeightedReward::from_weights({{"bright", 1.0}}, registry, {{"bright", {{"type", "lum"}}}});
   EXPECT_EQ(masked->score(make_batch({"fail"})).errors[0], "bright: cannot score this one");
 }
 
@@ -250,4 +251,83 @@ TEST(AsyncRewardScorer, ErrorsArriveThroughTheFuture) {
   fr::RewardBatch bad = make_batch({"a"});
   bad.metadata.clear();
   EXPECT_THROW(scorer.submit(bad), std::invalid_argument);
+}
+
+// Issue 14: a reward declares the range of its valid scores; min_score / max_score (options
+// every reward accepts) override it; a score outside it is masked with the reason.
+TEST(RewardRegistry, ScoresOutsideTheValidRangeAreMasked) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  auto reward = registry.create("constant", {{"value", 1e308}, {"max_score", 10.0}});
+  EXPECT_EQ(reward->name(), "constant");
+  EXPECT_EQ(reward->valid_range().max, 10.0);
+  EXPECT_NE(dynamic_cast<ConstantReward*>(&fr::unwrap_score_range(*reward)), nullptr);
+  const auto r = reward->score(make_batch({"a", "b"}));
+  r.check("constant", 2);
+  for (int64_t i = 0; i < 2; ++i) {
+    EXPECT_FALSE(r.valid[i].item<bool>());
+    const auto& e = r.errors[static_cast<size_t>(i)];
+    EXPECT_NE(e.find("reward 'constant' returned the score 1e+308, outside its valid range [-inf, 10]"),
+              std::string::npos)
+        << e;
+  }
+  // In range: untouched. Unbounded (no option, no declared range): not wrapped at all.
+  EXPECT_TRUE(registry.create("constant", {{"value", 3.0}, {"min_score", 3.0}, {"max_score", 3.0}})
+                  ->score(make_batch({"a"}))
+                  .valid.all()
+                  .item<bool>());
+  EXPECT_NE(dynamic_cast<ConstantReward*>(registry.create("constant", {{"value", 1e308}}).get()), nullptr);
+  // Components of a masked sample are NaN too (nothing of a failure stays a number).
+  auto bright = registry.create("lum", {{"scale", 10.0}, {"max_score", 1.0}});
+  const auto b = bright->score(make_batch({"a", "b", "c", "d"}));  // brightness 0, 2.5, 5, 7.5
+  EXPECT_TRUE(b.valid[0].item<bool>());
+  EXPECT_FALSE(b.valid[1].item<bool>());
+  EXPECT_TRUE(std::isnan(b.components.at("max")[1].item<double>()));
+  EXPECT_FALSE(std::isnan(b.components.at("max")[0].item<double>()));
+
+  auto message = [&](const nlohmann::json& options) -> std::string {
+    try {
+      registry.create("constant", options);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(no exception)";
+  };
+  EXPECT_EQ(message({{"value", 1}, {"min_score", "low"}}),
+            "reward 'constant': option 'min_score' must be a number, found \"low\"");
+  EXPECT_EQ(message({{"value", 1}, {"min_score", 2}, {"max_score", 1}}),
+            "reward 'constant': min_score must be <= max_score, found [2, 1]");
+}
+
+TEST(RewardRegistry, BuiltInRewardsDeclareTheirRanges) {
+  fr::RewardRegistry registry;
+  auto range = [&](const std::string& name, const nlohmann::json& options) {
+    const auto r = registry.create(name, options)->valid_range();
+    return std::make_pair(r.min, r.max);
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(range("brightness", nlohmann::json::object()), std::make_pair(0.0, 1.0));
+  EXPECT_EQ(range("jpeg_compressibility", nlohmann::json::object()), std::make_pair(-inf, 0.0));
+  EXPECT_EQ(range("jpeg_incompressibility", nlohmann::json::object()), std::make_pair(0.0, inf));
+  // GenEval partial credit: 1 − |1 − n| / 1 with at most max_objects detections.
+  EXPECT_EQ(range("shapes", nlohmann::json::object()), std::make_pair(-15.0, 1.0));
+  EXPECT_EQ(range("shapes", {{"max_objects", 4}}), std::make_pair(-3.0, 1.0));
+  EXPECT_EQ(range("geneval", {{"health_check", false}}), std::make_pair(-15.0, 1.0));
+  EXPECT_EQ(range("geneval", {{"health_check", false}, {"min_score", -3}}), std::make_pair(-3.0, 1.0));
+  EXPECT_EQ(range("ocr", {{"health_check", false}}), std::make_pair(0.0, 1.0));
+  EXPECT_EQ(range("remote", {{"health_check", false}, {"url", "http://127.0.0.1:9"}}),
+            std::make_pair(-inf, inf));
+  // The options reach the wrapped reward unchanged (min/max removed).
+  EXPECT_THROW(registry.create("brightness", {{"scale", 2}}), std::invalid_argument);
+  EXPECT_NO_THROW(registry.create("brightness", {{"min_score", 0}, {"max_score", 0.5}}));
+}
+
+TEST(WeightedReward, AnOverflowingSumIsMasked) {
+  fr::RewardRegistry registry;
+  add_test_rewards(registry);
+  auto reward = fr::WeightedReward::from_weights({{"constant", 2.0}}, registry, {{"constant", {{"value", 1e308}}}});
+  const auto r = reward->score(make_batch({"a", "b"}));
+  r.check("weighted", 2);
+  EXPECT_FALSE(r.valid[0].item<bool>());
+  EXPECT_NE(r.errors[0].find("overflows"), std::string::npos) << r.errors[0];
 }

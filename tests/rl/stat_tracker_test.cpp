@@ -200,3 +200,34 @@ TEST(StatTracker, EmptyUpdateIsANoOp) {
   EXPECT_EQ(a.numel(), 0);
   EXPECT_EQ(tracker.stats().num_prompts, 0);
 }
+
+// Issue 14: finite but absurd rewards (a server replying 1e308) used to overflow the sum of
+// squares, making every advantage NaN. The statistics are scale-invariant: the advantages
+// of {x·c} are those of {x} for any power-of-two c, as far as double range allows.
+TEST(StatTracker, HugeFiniteRewardsDoNotOverflow) {
+  for (const bool global_std : {false, true}) {
+    SCOPED_TRACE(global_std ? "global std" : "group std");
+    rl::PerPromptStatTracker small({true, global_std});
+    rl::PerPromptStatTracker huge({true, global_std});
+    const std::vector<double> base = {1, -1, 0.5, 1, 0.25, -0.75};
+    std::vector<double> scaled;
+    for (double v : base) scaled.push_back(v * std::ldexp(1.0, 1022));  // up to ~4.5e307
+    const auto a_small = small.update(f64(base), i64(kPrompts));
+    const auto a_huge = huge.update(f64(scaled), i64(kPrompts));
+    EXPECT_TRUE(torch::isfinite(a_huge).all().item<bool>()) << a_huge;
+    // ε is negligible next to a std of 1e307 and not next to one of 1: compare loosely.
+    EXPECT_TRUE(all_close(a_huge, a_small, 1e-3)) << a_huge << a_small;
+    const auto stats = huge.stats();
+    EXPECT_TRUE(std::isfinite(stats.reward_std_mean)) << stats.reward_std_mean;
+  }
+  // Extremes of both signs in one group: r − mean alone would overflow.
+  rl::PerPromptStatTracker tracker({true, false});
+  const double m = std::numeric_limits<double>::max();
+  const auto a = tracker.update(f64({m, -m, m, -m}), i64({0, 0, 0, 0}));
+  EXPECT_TRUE(all_close(a, f64({1, -1, 1, -1}), 1e-12)) << a;
+  EXPECT_TRUE(std::isfinite(tracker.stats().reward_std_mean));
+  // Global normalisation (tracking off) too.
+  rl::PerPromptStatTracker global({false, false});
+  const auto g = global.update(f64({1e308, -1e308, 1e308, 0}), i64({0, 1, 2, 3}));
+  EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << g;
+}

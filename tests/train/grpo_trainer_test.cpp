@@ -352,3 +352,100 @@ TEST(GrpoTrainer, CreditReachesItsOwnTrajectory) {
   EXPECT_GT(own, 0.3);
   EXPECT_LT(std::abs(shuffled), 0.15);
 }
+
+namespace {
+
+// Brightness for the first `good_calls` batches, then every sample invalid with a
+// server-like reason (a reward server that died).
+class DyingReward : public flowgrpo::rewards::Reward {
+ public:
+  explicit DyingReward(int good_calls) : good_calls_(good_calls) {}
+  std::string name() const override { return "dying"; }
+  flowgrpo::rewards::RewardResult score(const flowgrpo::rewards::RewardBatch& batch) override {
+    auto r = flowgrpo::rewards::RewardResult::from_scores(batch.as_float01().mean({1, 2, 3}));
+    if (calls_++ >= good_calls_)
+      for (int64_t i = 0; i < batch.size(); ++i)
+        r.invalidate(i, "geneval: POST http://127.0.0.1:18085/score: connect failed (gave up after 4 attempts)");
+    return r;
+  }
+
+ private:
+  int good_calls_;
+  int calls_ = 0;
+};
+
+nlohmann::json trainer_state(const fs::path& checkpoint) {
+  std::ifstream in(checkpoint / "training_state/trainer_state.json");
+  return nlohmann::json::parse(in);
+}
+
+std::string run_until_error(const flowgrpo::config::Config& config, const fs::path& out, int good_calls) {
+  auto pipeline = tiny_pipeline(1);
+  DyingReward reward(good_calls);
+  const auto data = prompts();
+  flowgrpo::dist::SingleProcessCommunicator comm;
+  ft::GrpoTrainer trainer({config, *pipeline, reward, data, nullptr, comm, out});
+  try {
+    trainer.run();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+// Issue 14: with the reward server dead, an epoch has no valid sample; training on must not
+// pass in silence ("reward nan kept 0" to the end, exit 0).
+TEST(GrpoTrainer, TooManyInvalidRewardsSaveACheckpointAndStop) {
+  TempDir dir;
+  auto config = tiny_config(4);
+  config.train.save_freq = 1;
+  // Epoch 0 (2 batches) is scored; epoch 1's rewards all fail.
+  const auto message = run_until_error(config, dir.path(), 2);
+  ASSERT_FALSE(message.empty()) << "the run did not stop";
+  for (const char* part : {"epoch 1: 16 of 16 samples (100%) have no valid reward",
+                           "train.max_invalid_reward_fraction = 0.5", "http://127.0.0.1:18085/score",
+                           "connect failed", "resume=latest"})
+    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+  // The state before epoch 1, saved once (save_freq wrote it at the epoch's start; the stop
+  // points at it rather than rewriting it).
+  const auto latest = fs::canonical(dir / "checkpoints/latest");
+  EXPECT_EQ(latest.filename(), "checkpoint-2");
+  EXPECT_NE(message.find(latest.filename().string()), std::string::npos) << message;
+  EXPECT_EQ(trainer_state(latest)["epoch"], 1);
+  size_t checkpoints = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "checkpoints")) checkpoints += entry.is_directory() && !entry.is_symlink();
+  EXPECT_EQ(checkpoints, 1u);
+  // Epoch 1's row is not written: a resumed run recomputes it.
+  const auto rows = read_metrics(dir / "metrics.jsonl");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["epoch"], 0);
+
+  // Some invalid samples under the limit: training goes on (a fraction of 1 never stops).
+  TempDir tolerant;
+  auto lenient = tiny_config(2);
+  lenient.train.max_invalid_reward_fraction = 1.0;
+  EXPECT_EQ(run_until_error(lenient, tolerant.path(), 0), "");
+}
+
+// Issue 14: epochs without an optimizer step keep global_step; their checkpoints used to
+// overwrite checkpoint-<step> with another state. No folder is ever rewritten.
+TEST(GrpoTrainer, ACheckpointFolderIsNeverRewrittenWithAnotherState) {
+  TempDir dir;
+  auto config = tiny_config(3);
+  config.train.save_freq = 1;
+  config.train.max_invalid_reward_fraction = 1.0;
+  ASSERT_EQ(run_until_error(config, dir.path(), 0), "");  // nothing is ever valid: no optimizer step
+  // Saved at the start of epochs 1 and 2 and at the end (epoch 3), all at step 0.
+  EXPECT_EQ(trainer_state(dir / "checkpoints/checkpoint-0")["epoch"], 1);
+  EXPECT_EQ(trainer_state(dir / "checkpoints/checkpoint-0-epoch-2")["epoch"], 2);
+  EXPECT_EQ(trainer_state(dir / "checkpoints/checkpoint-0-epoch-3")["epoch"], 3);
+  EXPECT_EQ(fs::canonical(dir / "checkpoints/latest").filename(), "checkpoint-0-epoch-3");
+  // Resuming from the end state and stopping at once saves nothing new and rewrites nothing.
+  const auto before = fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json");
+  config.resume = "latest";
+  ASSERT_EQ(run_until_error(config, dir.path(), 0), "");
+  EXPECT_EQ(fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json"), before);
+  EXPECT_FALSE(fs::exists(dir / "checkpoints/checkpoint-0-epoch-3-2"));
+}

@@ -170,6 +170,10 @@ struct TrainConfig {
   int ema_update_every = 8;             ///< EMA update when (step + 1) % this == 0.
   double ema_max_decay = 0.9;           ///< decay = min((1 + step) / (10 + step), ema_max_decay).
   int save_freq = 60;                   ///< Checkpoint every this many epochs; 0 = never.
+  /// Above this fraction of the epoch's samples without a valid reward (a dead reward
+  /// server, a broken scorer) the trainer saves a checkpoint and stops with an error
+  /// instead of training on nothing; 1 = never stop.
+  double max_invalid_reward_fraction = 0.5;
   int eval_freq = 60;                   ///< Evaluate every this many epochs (epoch 0 included); 0 = never.
   /// Log the gradient noise scale from the micro-batches of each optimizer step
   /// (rl/gradient_noise.h); needs gradient_accumulation_steps >= 2.

@@ -15,6 +15,7 @@ class BrightnessReward final : public Reward {
   std::string name() const override { return "brightness"; }
   /// Throws std::invalid_argument if the batch is malformed (RewardBatch::validate).
   RewardResult score(const RewardBatch& batch) override;
+  ScoreRange valid_range() const override { return {0.0, 1.0}; }
 };
 
 }  // namespace flowgrpo::rewards

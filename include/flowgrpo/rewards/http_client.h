@@ -10,6 +10,11 @@
 /// server reuse its keep-alive connection (and concurrent requests from several threads
 /// each take their own handle but share the connections). One pool per client.
 ///
+/// One POST, at most one request on the wire: when a reused keep-alive connection turns
+/// out to be closed by the server, libcurl would silently resend the body on a new one;
+/// post_json refuses that and reports kConnectionLost, so a caller's retry bound counts
+/// every request the server sees. (GET, used for health checks, keeps libcurl's resend.)
+///
 /// Proxies: libcurl's usual environment variables (http_proxy, no_proxy, ...) apply.
 
 #include <chrono>

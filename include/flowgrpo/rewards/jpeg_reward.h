@@ -25,6 +25,8 @@ class JpegReward final : public Reward {
   explicit JpegReward(Kind kind) : kind_(kind) {}
   std::string name() const override;
   RewardResult score(const RewardBatch& batch) override;
+  /// A size is >= 0: compressibility <= 0, incompressibility >= 0.
+  ScoreRange valid_range() const override;
 
  private:
   Kind kind_;

@@ -17,7 +17,10 @@
 ///    is not called for `circuit_cooldown_s`; chunks are invalidated at once ("circuit
 ///    open"), then one probe request (no retries) decides whether to close it again;
 ///  - every request has a deadline (`timeout_s`), so score() returns in bounded time:
-///    at most (max_retries + 1) · timeout_s + the backoff waits per chunk.
+///    at most (max_retries + 1) · timeout_s + the backoff waits per chunk, plus
+///    `wait_for_recovery_s` (and the requests after it) once per outage;
+///  - at most max_retries + 1 requests per chunk reach the server (libcurl's transparent
+///    resend on a dropped keep-alive connection is disabled, http_client.h).
 /// A failure of the reward itself (an image that cannot be encoded) throws
 /// std::runtime_error from score().
 
@@ -56,6 +59,12 @@ struct RemoteRewardOptions {
   int circuit_failures = 5;          ///< Consecutive failed requests that open the circuit (0: never).
   double circuit_cooldown_s = 60.0;  ///< How long an open circuit rejects requests.
   bool health_check = true;          ///< GET <url>/health at construction; throw if it fails.
+  /// How long an outage may be waited out (0: not at all). When a chunk fails with a
+  /// transient failure after its retries, or the circuit is open, score() polls
+  /// GET <url>/health until it answers 2xx, then sends the chunk again, for at most this
+  /// many seconds per outage (from its first failure); only then are samples masked.
+  /// For runs that would rather stall than lose epochs (train.max_invalid_reward_fraction).
+  double wait_for_recovery_s = 0.0;
 
   /// The option names, in documentation order.
   static const std::vector<std::string>& keys();
@@ -106,7 +115,13 @@ class RemoteReward : public Reward {
   struct Attempt;
   Attempt send_once(const std::string& body) const;
   /// Sends one chunk with retries; returns the parsed reply or the reason it failed.
-  std::variant<nlohmann::json, std::string> send_with_retries(const std::string& body, int max_retries);
+  /// `transient` tells whether the last failure was one a server restart can cure
+  /// (connection failures, timeouts, retried statuses).
+  std::variant<nlohmann::json, std::string> send_with_retries(const std::string& body, int max_retries,
+                                                              bool& transient);
+  /// Polls GET <url>/health until it answers 2xx (true) or the outage's wait_for_recovery_s
+  /// is spent (false).
+  bool wait_for_recovery();
   std::string encode_request(const RewardBatch& batch, const torch::Tensor& images, int64_t begin,
                              int64_t end, const std::string& id) const;
   void health_check() const;
@@ -121,6 +136,8 @@ class RemoteReward : public Reward {
   // Circuit breaker state (score() is never called concurrently on one instance).
   int consecutive_failures_ = 0;
   std::optional<std::chrono::steady_clock::time_point> open_until_;
+  // End of the current outage's wait_for_recovery_s (set at its first failure).
+  std::optional<std::chrono::steady_clock::time_point> recovery_deadline_;
 };
 
 /// GenEval through a server: score = the server's partial-credit `score`; components
@@ -129,6 +146,9 @@ class RemoteReward : public Reward {
 class GenevalRemoteReward : public RemoteReward {
  public:
   using RemoteReward::RemoteReward;
+  /// The reference server's partial credit: [−(16 − 1), 1] (GenEval's MAX_OBJECTS = 16
+  /// detections per class; see ShapesReward::valid_range). Override with min_score.
+  ScoreRange valid_range() const override { return {-15.0, 1.0}; }
 
  protected:
   std::vector<std::string> required_components(ScoreMode mode) const override;
@@ -140,6 +160,8 @@ class GenevalRemoteReward : public RemoteReward {
 class OcrRemoteReward : public RemoteReward {
  public:
   using RemoteReward::RemoteReward;
+  /// 1 − capped edit distance / length lies in [0, 1].
+  ScoreRange valid_range() const override { return {0.0, 1.0}; }
 
  protected:
   bool expects_texts() const override { return true; }

@@ -11,11 +11,27 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace flowgrpo::rewards {
+
+/// The closed interval a reward's valid scores lie in. A score outside it is not a
+/// training signal but a broken scorer (a server replying 1e308), so it is masked like a
+/// failed sample (score_range_reward.h). Unbounded by default.
+struct ScoreRange {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+
+  /// Whether either end is finite (an unbounded range checks nothing).
+  bool bounded() const { return min > -std::numeric_limits<double>::infinity() ||
+                                max < std::numeric_limits<double>::infinity(); }
+  bool contains(double v) const { return v >= min && v <= max; }
+  /// "[-15, 1]", "[0, inf]".
+  std::string to_string() const;
+};
 
 /// Why a batch is being scored. Training uses the cheap partial-credit score;
 /// evaluation additionally asks for strict metrics (the reference's
@@ -94,6 +110,10 @@ class Reward {
   virtual ~Reward() = default;
   virtual std::string name() const = 0;
   virtual RewardResult score(const RewardBatch& batch) = 0;
+  /// The range every valid score of this reward lies in, as far as the reward knows it
+  /// (e.g. brightness: [0, 1]). The registry masks scores outside it; the options
+  /// `min_score` / `max_score` override it (reward_registry.h). Default: unbounded.
+  virtual ScoreRange valid_range() const { return {}; }
 };
 
 }  // namespace flowgrpo::rewards

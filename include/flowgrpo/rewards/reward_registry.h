@@ -34,6 +34,12 @@ class RewardRegistry {
 
   /// Creates a reward. Throws std::invalid_argument for an unknown name, listing
   /// the registered ones; rethrows the factory's errors prefixed with the name.
+  ///
+  /// Every reward accepts the options `min_score` and `max_score` (numbers; they are not
+  /// passed to the factory): they override the ends of the reward's `valid_range()`. When
+  /// the resulting range is bounded, the reward comes wrapped in a ScoreRangeReward
+  /// (score_range_reward.h) that masks scores outside it; `unwrap_score_range` reaches
+  /// the reward itself. Throws std::invalid_argument for a non-number or min > max.
   std::unique_ptr<Reward> create(const std::string& name,
                                  const nlohmann::json& options = nlohmann::json::object()) const;
 

@@ -46,6 +46,8 @@ struct EpochSamples {
   torch::Tensor valid;          ///< [N] bool
   std::map<std::string, torch::Tensor> reward_components;
   std::vector<std::string> tags;  ///< per sample (metadata "tag", or "")
+  int64_t num_invalid = 0;         ///< samples without a valid reward
+  std::string last_reward_error;   ///< the reason of the last of them ("" when none)
   int64_t size() const { return latents.defined() ? latents.size(0) : 0; }
 };
 
@@ -76,8 +78,16 @@ class GrpoTrainer {
   eval::EvalResult evaluate(int64_t epoch);
 
   /// Writes checkpoints/checkpoint-<global_step>/ (PEFT adapter with EMA weights,
-  /// plus the full training state) and repoints checkpoints/latest at it.
+  /// plus the full training state) and repoints checkpoints/latest at it. A folder is
+  /// never rewritten: the state this run last saved or resumed from is only pointed at
+  /// again, and a name already taken by another state (an epoch without an optimizer
+  /// step keeps global_step) becomes checkpoint-<global_step>-epoch-<epoch>.
   std::filesystem::path save_checkpoint();
+  /// train.max_invalid_reward_fraction: when more of the epoch's samples (all ranks)
+  /// have no valid reward, saves a checkpoint of the state before the epoch and throws
+  /// std::runtime_error with the counts and the last reward error (which names the
+  /// reward and, for a server, its URL).
+  void check_reward_validity(const EpochSamples& samples);
   /// Restores a checkpoint folder. Throws std::invalid_argument if it belongs to
   /// another model or adapter configuration, naming the difference.
   void load_checkpoint(const std::filesystem::path& dir);
@@ -116,6 +126,13 @@ class GrpoTrainer {
   int64_t global_step_ = 0;
   torch::Tensor last_advantages_;
   int64_t backward_count_ = 0;
+  /// The training state last saved (or resumed from) and its folder, so that saving the
+  /// same state again does not rewrite a checkpoint.
+  struct SavedState {
+    int64_t epoch, global_step, backward_count;
+    std::filesystem::path dir;
+  };
+  std::optional<SavedState> saved_;
 };
 
 }  // namespace flowgrpo::train

@@ -36,26 +36,26 @@ const char* const kVaeConfigKnownKeys =
 }
 
 int64_t vae_config_int(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number_integer()) vae_config_fail(source, key, "expected an integer, found " + v.dump());
+  if (!v.is_number_integer()) vae_config_fail(source, key, "expected an integer, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return v.get<int64_t>();
 }
 
 double vae_config_number(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number()) vae_config_fail(source, key, "expected a number, found " + v.dump());
+  if (!v.is_number()) vae_config_fail(source, key, "expected a number, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return v.get<double>();
 }
 
 bool vae_config_bool(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_boolean()) vae_config_fail(source, key, "expected true or false, found " + v.dump());
+  if (!v.is_boolean()) vae_config_fail(source, key, "expected true or false, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return v.get<bool>();
 }
 
 std::vector<int64_t> vae_config_int_list(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_array()) vae_config_fail(source, key, "expected an array of integers, found " + v.dump());
+  if (!v.is_array()) vae_config_fail(source, key, "expected an array of integers, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::vector<int64_t> out;
   for (const auto& e : v) {
     if (!e.is_number_integer())
-      vae_config_fail(source, key, "expected an array of integers, found element " + e.dump());
+      vae_config_fail(source, key, "expected an array of integers, found element " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out.push_back(e.get<int64_t>());
   }
   return out;
@@ -63,11 +63,11 @@ std::vector<int64_t> vae_config_int_list(const json& v, const std::string& key, 
 
 std::vector<std::string> vae_config_string_list(const json& v, const std::string& key,
                                                 const std::string& source) {
-  if (!v.is_array()) vae_config_fail(source, key, "expected an array of strings, found " + v.dump());
+  if (!v.is_array()) vae_config_fail(source, key, "expected an array of strings, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::vector<std::string> out;
   for (const auto& e : v) {
     if (!e.is_string())
-      vae_config_fail(source, key, "expected an array of strings, found element " + e.dump());
+      vae_config_fail(source, key, "expected an array of strings, found element " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -76,11 +76,11 @@ std::vector<std::string> vae_config_string_list(const json& v, const std::string
 std::optional<std::vector<double>> vae_config_optional_numbers(const json& v, const std::string& key,
                                                                const std::string& source) {
   if (v.is_null()) return std::nullopt;
-  if (!v.is_array()) vae_config_fail(source, key, "expected null or an array of numbers, found " + v.dump());
+  if (!v.is_array()) vae_config_fail(source, key, "expected null or an array of numbers, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::vector<double> out;
   for (const auto& e : v) {
     if (!e.is_number())
-      vae_config_fail(source, key, "expected null or an array of numbers, found element " + e.dump());
+      vae_config_fail(source, key, "expected null or an array of numbers, found element " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     out.push_back(e.get<double>());
   }
   return out;
@@ -162,10 +162,10 @@ void AutoencoderKLConfig::validate(const std::string& source) const {
   // The pipelines divide by scaling_factor (from_model_space).
   if (!std::isfinite(scaling_factor) || scaling_factor <= 0.0)
     vae_config_fail(source, "scaling_factor",
-                    "expected a finite number > 0, found " + json(scaling_factor).dump());
+                    "expected a finite number > 0, found " + json(scaling_factor).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!std::isfinite(shift_factor))
     vae_config_fail(source, "shift_factor",
-                    "expected null or a finite number, found " + json(shift_factor).dump());
+                    "expected null or a finite number, found " + json(shift_factor).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   vae_config_check_stats(latents_mean, "latents_mean", latent_channels, source);
   vae_config_check_stats(latents_std, "latents_std", latent_channels, source);
 }
@@ -180,7 +180,7 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const json& j, const std::str
     if (vae_config_metadata_keys().count(key)) {
       if (key == "_class_name" && v != json(kAutoencoderKLClassName)) {
         vae_config_fail(source, key,
-                        std::string("expected \"") + kAutoencoderKLClassName + "\", found " + v.dump() +
+                        std::string("expected \"") + kAutoencoderKLClassName + "\", found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                             " (wrong model component?)");
       }
       continue;
@@ -198,7 +198,7 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const json& j, const std::str
     } else if (key == "layers_per_block") {
       c.layers_per_block = vae_config_int(v, key, source);
     } else if (key == "act_fn") {
-      if (!v.is_string()) vae_config_fail(source, key, "expected a string, found " + v.dump());
+      if (!v.is_string()) vae_config_fail(source, key, "expected a string, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       c.act_fn = v.get<std::string>();
     } else if (key == "latent_channels") {
       c.latent_channels = vae_config_int(v, key, source);
@@ -264,7 +264,7 @@ json AutoencoderKLConfig::to_json() const {
 
 void AutoencoderKLConfig::save(const std::filesystem::path& path) const {
   validate();
-  io::write_text_atomic(path, to_json().dump(2) + "\n");
+  io::write_text_atomic(path, to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 AutoencoderKLConfig AutoencoderKLConfig::sd3() {

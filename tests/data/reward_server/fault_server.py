@@ -3,7 +3,8 @@
 
 Prints "PORT <n>" once listening on 127.0.0.1 (a free port). Endpoints:
   GET  /health   200 {"status": "ok"}
-  GET  /stats    {"score_requests": n, "health_requests": n, "connections": n, "last_request": {...}}
+  GET  /stats    {"score_requests": n, "health_requests": n, "connections": n, "last_request": {...},
+                 "requests_per_id": {id: n}} (every /score request that arrived, answered or not)
   POST /control  {"queue": [behaviour, ...], "default": behaviour}: behaviours of the next
                  /score requests (then `default`, initially "ok"); resets the counters
   POST /score    validates the request with protocol.parse_request (400 if invalid), then
@@ -21,6 +22,10 @@ Prints "PORT <n>" once listening on 127.0.0.1 (a free port). Endpoints:
     wrong_type         HTTP 200 with scores as strings
     no_scores          HTTP 200 without "scores"
     close              close the connection without answering
+    close_reused       close the connection without answering if it carried an earlier
+                       request (a keep-alive connection the server dropped), else ok
+    raw:BODY           HTTP 200 with BODY verbatim, after replacing $ID by the request id
+                       and $XFF by the byte 0xFF (invalid UTF-8)
     die                exit the process at once (no answer)
 """
 
@@ -36,7 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "scripts", "reward_servers"))
 import protocol  # noqa: E402
 
-STATE = {"queue": [], "default": "ok", "score_requests": 0, "health_requests": 0, "last_request": None}
+STATE = {"queue": [], "default": "ok", "score_requests": 0, "health_requests": 0, "last_request": None,
+         "requests_per_id": {}}
 CLIENTS = set()
 LOCK = threading.Lock()
 
@@ -57,6 +63,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        self.requests_on_connection = 0
         with LOCK:
             CLIENTS.add(self.client_address)
 
@@ -75,19 +82,22 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (deadline) — expected in the slow cases
 
     def do_GET(self):  # noqa: N802
+        self.requests_on_connection += 1
         if self.path == "/health":
             with LOCK:
                 STATE["health_requests"] += 1
             self.reply(200, {"status": "ok", "name": "fault_server"})
         elif self.path == "/stats":
             with LOCK:
-                self.reply(200, {k: STATE[k] for k in ("score_requests", "health_requests", "last_request")}
+                self.reply(200, {k: STATE[k] for k in ("score_requests", "health_requests", "last_request",
+                                                       "requests_per_id")}
                            | {"connections": len(CLIENTS)})
         else:
             self.reply(404, {"error": "unknown path"})
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.requests_on_connection += 1
         if self.path == "/control":
             control = json.loads(body)
             with LOCK:
@@ -95,6 +105,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["default"] = control.get("default", "ok")
                 STATE["score_requests"] = 0
                 STATE["health_requests"] = 0
+                STATE["requests_per_id"] = {}
                 CLIENTS.clear()
             self.reply(200, {"ok": True})
             return
@@ -108,11 +119,18 @@ class Handler(BaseHTTPRequestHandler):
             return
         with LOCK:
             STATE["score_requests"] += 1
+            STATE["requests_per_id"][request.id] = STATE["requests_per_id"].get(request.id, 0) + 1
             behaviour = STATE["queue"].pop(0) if STATE["queue"] else STATE["default"]
             STATE["last_request"] = {"reward": request.reward, "mode": request.mode, "n": len(request),
                                      "image_format": request.image_format, "behaviour": behaviour}
+        if behaviour.startswith("raw:"):
+            body = behaviour[4:].encode().replace(b"$ID", request.id.encode()).replace(b"$XFF", b"\xff")
+            self.reply(200, body)
+            return
         parts = behaviour.split(":")
         kind = parts[0]
+        if kind == "close_reused":
+            kind = "close" if self.requests_on_connection > 1 else "ok"
         if kind == "slow":
             time.sleep(float(parts[1]))
             kind = "ok"
