@@ -116,7 +116,8 @@ class Loader {
     // yaml-cpp's Node::operator= rebinds shared data, so the nesting is built by
     // construction rather than by reassigning one node.
     YAML::Node document = nest(segments, 0, value);
-    read_section(config_, document, "", Source{shown, false});
+    const Source source{shown, false};
+    read_yaml(source, [&] { read_section(config_, document, "", source); });
   }
 
   /// Throws one std::invalid_argument listing everything collected.
@@ -128,6 +129,20 @@ class Loader {
   }
 
  private:
+  // Runs `read` over a document from `source`: a yaml-cpp exception the readers did not
+  // anticipate (a conversion of an unexpected node) still names the file and position.
+  template <class F>
+  static void read_yaml(const Source& source, F&& read) {
+    try {
+      read();
+    } catch (const YAML::Exception& e) {
+      std::string at = source.name;
+      if (source.is_file && !e.mark.is_null())
+        at += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+      throw std::invalid_argument(at + ": cannot read the YAML document: " + e.msg);
+    }
+  }
+
   static YAML::Node nest(const std::vector<std::string>& segments, std::size_t i, const YAML::Node& value) {
     if (i == segments.size()) return value;
     YAML::Node map(YAML::NodeType::Map);
@@ -155,7 +170,7 @@ class Loader {
           apply_includes(it->second, it->first.Mark(), source, base_dir);
       }
     }
-    read_section(config_, root, "", source);
+    read_yaml(source, [&] { read_section(config_, root, "", source); });
     chain_.pop_back();
     chain_names_.pop_back();
   }
@@ -333,21 +348,32 @@ class Loader {
       } else if (value.IsMap()) {
         read_options(target[key], value, path + "." + key, it->first.Mark(), source);
       } else {
-        target[key] = to_json(value);
+        target[key] = to_json(value, path + "." + key, source);
       }
     }
   }
 
-  static nlohmann::json to_json(const YAML::Node& node) {
+  // A YAML value inside an option map as JSON; a map key that is not a non-empty
+  // scalar (`{[1, 2]: 3}` inside a list) is reported with its key path and position.
+  nlohmann::json to_json(const YAML::Node& node, const std::string& path, const Source& source) {
     if (node.IsSequence()) {
       auto array = nlohmann::json::array();
-      for (const auto& item : node) array.push_back(to_json(item));
+      std::size_t index = 0;
+      for (const auto& item : node)
+        array.push_back(to_json(item, path + "[" + std::to_string(index++) + "]", source));
       return array;
     }
     if (node.IsMap()) {
       auto object = nlohmann::json::object();
-      for (auto it = node.begin(); it != node.end(); ++it)
-        object[it->first.as<std::string>()] = to_json(it->second);
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+          error(path + ": keys must be non-empty strings, found " + describe_node(it->first) +
+                where(source, it->first.Mark()));
+          continue;
+        }
+        const std::string& key = it->first.Scalar();
+        object[key] = to_json(it->second, path + "." + key, source);
+      }
       return object;
     }
     if (!node.IsScalar()) return nullptr;

@@ -1,6 +1,7 @@
 #include "flowgrpo/data/prompt_dataset.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -90,7 +91,43 @@ std::string location(const fs::path& path, size_t line) {
   return path.string() + ":" + std::to_string(line);
 }
 
+// The byte offset of the first invalid UTF-8 sequence in `s` (strict: no overlong
+// forms, surrogates or values above U+10FFFF), or npos when `s` is valid UTF-8.
+// (text/unicode.h has the same check, but data does not depend on text.)
+size_t invalid_utf8_offset(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    uint32_t cp = 0, min = 0;
+    if ((b0 & 0xE0) == 0xC0) {
+      length = 2, cp = b0 & 0x1Fu, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      length = 3, cp = b0 & 0x0Fu, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      length = 4, cp = b0 & 0x07u, min = 0x10000;
+    } else {
+      return i;
+    }
+    if (i + length > s.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += length;
+  }
+  return std::string::npos;
+}
+
 // Reads a file as lines (without '\n' or a trailing '\r'), dropping a UTF-8 BOM.
+// Every line must be valid UTF-8: the tokenizers would otherwise reject a prompt
+// in the middle of training, naming neither the file nor the line.
 std::vector<std::string> read_lines(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw std::invalid_argument(path.string() + ": prompt file not found");
@@ -101,6 +138,14 @@ std::vector<std::string> read_lines(const fs::path& path) {
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {
+    if (const size_t bad = invalid_utf8_offset(line); bad != std::string::npos) {
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x",
+                    static_cast<unsigned>(static_cast<unsigned char>(line[bad])));
+      throw std::invalid_argument(location(path, lines.size() + 1) + ": invalid UTF-8 at byte " +
+                                  std::to_string(bad) + " of the line (" + byte +
+                                  "); prompt files must be UTF-8");
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(std::move(line));
   }

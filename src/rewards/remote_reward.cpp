@@ -524,9 +524,11 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
       const auto now = Clock::now();
       if (now < *open_until_) {
         const double left = std::chrono::duration<double>(*open_until_ - now).count();
+        // The failure that opened the circuit is what a user needs (e.g. in the trainer's
+        // stop message, which quotes the last sample's reason): keep it in every reason.
         reject("circuit open: reward server " + options_.url + " failed " +
                std::to_string(consecutive_failures_) + " consecutive requests; not called for another " +
-               format_seconds(left));
+               format_seconds(left) + " (last failure: " + last_failure_ + ")");
         continue;
       }
       probe = true;  // half-open: one request without retries decides
@@ -562,6 +564,7 @@ RewardResult RemoteReward::score(const RewardBatch& batch) {
 
     if (!reply) {
       reject(failure);
+      last_failure_ = failure;
       ++consecutive_failures_;
       logger->warn("reward '{}': request {} for samples {}..{} failed, samples invalidated: {}", name_, id,
                    begin, end - 1, failure);

@@ -14,14 +14,23 @@ namespace flowgrpo::rewards {
 
 namespace fs = std::filesystem;
 
+namespace {
+// |logit_scale · cos| <= 100 (CLIP's logit_scale clamp), with a factor 2 for fine-tunes
+// (torchscript_reward.h).
+constexpr double kMaxClipLogit = 200.0;
+}  // namespace
+
 TorchScriptReward::Spec TorchScriptReward::pickscore() {
-  return {"pickscore", true, 1.0 / 26.0, "PickScore_v1: logit_scale·cos(image, prompt) / 26 (TorchScript)"};
+  return {"pickscore", true, 1.0 / 26.0, "PickScore_v1: logit_scale·cos(image, prompt) / 26 (TorchScript)",
+          ScoreRange{-kMaxClipLogit / 26.0, kMaxClipLogit / 26.0}};
 }
 TorchScriptReward::Spec TorchScriptReward::clip_score() {
-  return {"clip_score", true, 1.0 / 30.0, "CLIP ViT-L/14 logit(image, prompt) / 30 (TorchScript)"};
+  return {"clip_score", true, 1.0 / 30.0, "CLIP ViT-L/14 logit(image, prompt) / 30 (TorchScript)",
+          ScoreRange{-kMaxClipLogit / 30.0, kMaxClipLogit / 30.0}};
 }
 TorchScriptReward::Spec TorchScriptReward::aesthetic() {
-  return {"aesthetic", false, 1.0, "LAION aesthetic MLP on the CLIP ViT-L/14 image embedding (TorchScript)"};
+  return {"aesthetic", false, 1.0, "LAION aesthetic MLP on the CLIP ViT-L/14 image embedding (TorchScript)",
+          ScoreRange{}};
 }
 
 struct TorchScriptReward::Impl {

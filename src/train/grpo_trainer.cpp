@@ -14,6 +14,7 @@
 #include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/train/grpo_step.h"
 #include "flowgrpo/train/micro_batches.h"
+#include "flowgrpo/train/pretrain_checkpoints.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -588,13 +589,25 @@ fs::path GrpoTrainer::save_checkpoint() {
     return saved_->dir;
   }
   // A name is never reused for another state: without an optimizer step in an epoch,
-  // global_step_ stays and checkpoint-<step> would otherwise be overwritten.
-  std::string name = "checkpoint-" + std::to_string(global_step_);
-  if (fs::exists(root / name)) {
-    const std::string base = name + "-epoch-" + std::to_string(epoch_);
-    name = base;
-    for (int k = 2; fs::exists(root / name); ++k) name = base + "-" + std::to_string(k);
+  // global_step_ stays and checkpoint-<step> would otherwise be overwritten. Only rank 0
+  // looks at the folder and the others take its choice: a rank looking after rank 0 has
+  // written the folder (or on a file system it does not share) would pick another name
+  // and record a checkpoint that does not exist.
+  auto name_for = [&](int64_t variant) {  // 0, 1, then 2, 3, ...
+    const std::string base = "checkpoint-" + std::to_string(global_step_);
+    if (variant == 0) return base;
+    const std::string with_epoch = base + "-epoch-" + std::to_string(epoch_);
+    return variant == 1 ? with_epoch : with_epoch + "-" + std::to_string(variant);
+  };
+  int64_t variant = 0;
+  if (in_.comm.is_main())
+    while (fs::exists(root / name_for(variant))) ++variant;
+  if (in_.comm.world_size() > 1) {
+    auto chosen = torch::full({1}, variant, torch::TensorOptions(torch::kLong).device(in_.pipeline.device()));
+    in_.comm.broadcast(chosen, 0);
+    variant = chosen.item<int64_t>();
   }
+  const std::string name = name_for(variant);
   const auto final_dir = root / name;
   if (in_.comm.is_main()) {
     const auto tmp = root / (name + ".tmp");
@@ -612,15 +625,7 @@ fs::path GrpoTrainer::save_checkpoint() {
     for (const auto& [n, t] : models::lora_state_dict(transformer)) raw[n] = t.detach().contiguous();
     io::save_safetensors(tmp / "training_state" / "adapter_weights.safetensors", raw);
     torch::save(*optimizer_, (tmp / "training_state" / "optimizer.pt").string());
-    if (ema_) {
-      io::TensorMap shadow;
-      const auto state = ema_->state();
-      for (size_t i = 0; i < state.shadow.size(); ++i)
-        shadow["ema." + std::to_string(i)] = state.shadow[i].contiguous();
-      io::save_safetensors(tmp / "training_state" / "ema.safetensors", shadow,
-                           {{"num_updates", std::to_string(state.num_updates)},
-                            {"last_update_step", std::to_string(state.last_update_step)}});
-    }
+    if (ema_) save_ema(*ema_, tmp / "training_state" / "ema.safetensors");
     const auto history = stat_tracker_.history();
     const nlohmann::json state{{"epoch", epoch_},
                                {"global_step", global_step_},
@@ -640,36 +645,54 @@ fs::path GrpoTrainer::save_checkpoint() {
 void GrpoTrainer::load_checkpoint(const fs::path& dir) {
   with_context("resuming from checkpoint " + dir.string(), [&] {
     const auto state_dir = dir / "training_state";
-    std::ifstream in(state_dir / "trainer_state.json");
-    if (!in)
-      throw std::invalid_argument(
-          "missing training_state/trainer_state.json (not a flowgrpo-train checkpoint)");
-    const auto state = nlohmann::json::parse(in);
-    check_base_model_record(state.at("model"), in_.pipeline, "the checkpoint");
+    const auto state_file = state_dir / "trainer_state.json";
+    if (!fs::exists(state_file))
+      throw std::invalid_argument("missing " + state_file.string() + " (not a flowgrpo-train checkpoint)");
+    // Every key is read (and its type checked) before anything is changed.
+    const auto state = io::read_json_file(state_file);
+    const auto& model = io::json_object(state, "model", state_file);
+    const auto history = io::json_integer_list(state, "prompt_history", state_file);
+    const int64_t epoch = io::json_integer(state, "epoch", state_file);
+    const int64_t global_step = io::json_integer(state, "global_step", state_file);
+    const int64_t backward_count = io::json_integer(state, "backward_count", state_file);
+    check_base_model_record(model, in_.pipeline, state_file.string());
     const auto mine = model_identity();
     for (const char* key : {"lora", "adapter_shapes"}) {
-      if (state.at("model").at(key) != mine.at(key))
-        throw std::invalid_argument(std::string("the checkpoint was trained for another model: its '") + key +
-                                    "' is " + state.at("model").at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", this run's is " +
-                                    mine.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      const auto& theirs = io::json_member(model, key, state_file, "model");
+      if (theirs != mine.at(key))
+        throw std::invalid_argument(
+            std::string("the checkpoint was trained for another model: its '") + key + "' is " +
+            theirs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", this run's is " +
+            mine.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
-    const auto raw = io::load_safetensors(state_dir / "adapter_weights.safetensors");
-    torch::NoGradGuard no_grad;
-    for (auto& [name, t] : models::lora_state_dict(in_.pipeline.transformer_module())) t.copy_(raw.at(name));
-    torch::load(*optimizer_, (state_dir / "optimizer.pt").string());
-    if (ema_) {
-      const auto f = io::SafetensorsFile::open(state_dir / "ema.safetensors");
-      rl::EmaState s;
-      for (size_t i = 0; i < params_.size(); ++i) s.shadow.push_back(f.load("ema." + std::to_string(i)));
-      s.num_updates = std::stoll(f.metadata().at("num_updates"));
-      s.last_update_step = std::stoll(f.metadata().at("last_update_step"));
-      ema_->load_state(s);
+    // The adapter: exactly this model's LoRA tensors, each of its shape.
+    const auto adapter_file = state_dir / "adapter_weights.safetensors";
+    const auto adapter = io::SafetensorsFile::open(adapter_file);
+    auto lora = models::lora_state_dict(in_.pipeline.transformer_module());
+    std::vector<torch::Tensor> values;
+    for (auto& [name, t] : lora) {
+      auto value = adapter.load(name);  // names the file and the missing tensor
+      if (value.sizes() != t.sizes())
+        throw std::invalid_argument(adapter_file.string() + ": tensor '" + name + "' has shape " +
+                                    c10::str(value.sizes()) + ", the model's is " + c10::str(t.sizes()));
+      values.push_back(std::move(value));
     }
-    const auto history = state.at("prompt_history").get<std::vector<int64_t>>();
+    for (const auto& info : adapter.tensors())
+      if (!lora.count(info.name))
+        throw std::invalid_argument(adapter_file.string() + ": unexpected tensor '" + info.name +
+                                    "' (not a LoRA tensor of this model)");
+    {
+      torch::NoGradGuard no_grad;
+      size_t i = 0;
+      for (auto& [name, t] : lora) t.copy_(values[i++]);
+    }
+    const auto optimizer_file = state_dir / "optimizer.pt";
+    with_context(optimizer_file.string(), [&] { torch::load(*optimizer_, optimizer_file.string()); });
+    if (ema_) load_ema(*ema_, params_.size(), state_dir / "ema.safetensors");
     stat_tracker_.set_history({history.begin(), history.end()});
-    epoch_ = state.at("epoch").get<int64_t>();
-    global_step_ = state.at("global_step").get<int64_t>();
-    backward_count_ = state.at("backward_count").get<int64_t>();
+    epoch_ = epoch;
+    global_step_ = global_step;
+    backward_count_ = backward_count;
     saved_ = SavedState{epoch_, global_step_, backward_count_, dir};
   });
   log::get("train")->info("resumed from {} at epoch {}, step {}", dir.string(), epoch_, global_step_);

@@ -1,5 +1,6 @@
 #include "flowgrpo/train/pretrain_checkpoints.h"
 
+#include "flowgrpo/common/error.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/text_file.h"
 #include "flowgrpo/log/logging.h"
@@ -74,11 +75,16 @@ void load_ema(rl::Ema& ema, size_t num_parameters, const fs::path& file) {
   rl::EmaState state;
   for (size_t i = 0; i < num_parameters; ++i) state.shadow.push_back(f.load("ema." + std::to_string(i)));
   const auto& meta = f.metadata();
-  if (!meta.count("num_updates") || !meta.count("last_update_step"))
-    throw std::invalid_argument(file.string() + ": metadata lacks num_updates / last_update_step");
-  state.num_updates = std::stoll(meta.at("num_updates"));
-  state.last_update_step = std::stoll(meta.at("last_update_step"));
-  ema.load_state(state);
+  auto counter = [&](const char* key) {
+    const auto it = meta.find(key);
+    if (it == meta.end())
+      throw std::invalid_argument(file.string() + ": metadata lacks '" + key +
+                                  "' (num_updates and last_update_step)");
+    return io::parse_integer_text(it->second, file.string() + ": metadata '" + key + "'");
+  };
+  state.num_updates = counter("num_updates");
+  state.last_update_step = counter("last_update_step");
+  with_context(file.string(), [&] { ema.load_state(state); });  // shapes that do not match the model
 }
 
 std::unique_ptr<torch::optim::AdamW> make_pretrain_optimizer(const config::PretrainConfig& p,

@@ -169,19 +169,30 @@ void Pretrainer::save_checkpoint() {
 
 void Pretrainer::load_checkpoint(const fs::path& dir) {
   with_context("resuming pretraining from " + dir.string(), [&] {
-    std::ifstream in(dir / "state.json");
-    if (!in) throw std::invalid_argument("missing state.json");
-    const auto state = nlohmann::json::parse(in);
-    if (state.value("stage", "transformer") != "transformer")
-      throw std::invalid_argument("state.json: a '" + state.value("stage", std::string()) +
+    const auto state_file = dir / "state.json";
+    if (!fs::exists(state_file)) throw std::invalid_argument("missing " + state_file.string());
+    const auto state = io::read_json_file(state_file);
+    const int64_t step = io::json_integer(state, "step", state_file);
+    // Checkpoints without a stage predate the VAE stage: transformer ones.
+    std::string stage = "transformer";
+    if (state.contains("stage")) {
+      if (!state["stage"].is_string())
+        throw std::invalid_argument(
+            state_file.string() + ": key 'stage' must be a string, found " +
+            state["stage"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      stage = state["stage"].get<std::string>();
+    }
+    if (stage != "transformer")
+      throw std::invalid_argument(state_file.string() + ": a '" + stage +
                                   "'-stage checkpoint, not a transformer-stage one");
     auto loaded = models::ShapesPipeline::load(dir / "model", pipeline_.device());
     torch::NoGradGuard no_grad;
     io::load_state_dict(*pipeline_.transformer(), io::state_dict(*loaded->transformer()), dir.string());
     io::load_state_dict(*pipeline_.text_encoder(), io::state_dict(*loaded->text_encoder()), dir.string());
     load_ema(*ema_, parameters().size(), dir / "ema.safetensors");
-    torch::load(*optimizer_, (dir / "optimizer.pt").string());
-    step_ = state.at("step").get<int64_t>();
+    const auto optimizer_file = dir / "optimizer.pt";
+    with_context(optimizer_file.string(), [&] { torch::load(*optimizer_, optimizer_file.string()); });
+    step_ = step;
   });
   log::get("pretrain")->info("resumed from {} at step {}", dir.string(), step_);
 }

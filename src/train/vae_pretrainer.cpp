@@ -182,18 +182,23 @@ void VaePretrainer::save_checkpoint() {
 
 void VaePretrainer::load_checkpoint(const fs::path& dir) {
   with_context("resuming VAE pretraining from " + dir.string(), [&] {
-    const auto state = io::read_json_file(dir / "state.json");
-    if (state.value("stage", "") != "vae")
-      throw std::invalid_argument("state.json: not a VAE-stage checkpoint (stage '" +
-                                  state.value("stage", std::string("transformer")) + "')");
+    const auto state_file = dir / "state.json";
+    const auto state = io::read_json_file(state_file);
+    const int64_t step = io::json_integer(state, "step", state_file);
+    // Checkpoints without a stage are transformer-stage ones.
+    const auto stage = state.contains("stage") ? state["stage"] : nlohmann::json("transformer");
+    if (stage != "vae")
+      throw std::invalid_argument(state_file.string() + ": not a VAE-stage checkpoint (stage " +
+                                  stage.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ")");
     auto loaded = models::AutoencoderKL::from_pretrained(dir / "vae");
     if (loaded->config() != vae_->config())
       throw std::invalid_argument("vae/config.json differs from the architecture being trained");
     torch::NoGradGuard no_grad;
     io::load_state_dict(*vae_, io::state_dict(*loaded), dir.string());
     load_ema(*ema_, parameters().size(), dir / "ema.safetensors");
-    torch::load(*optimizer_, (dir / "optimizer.pt").string());
-    step_ = state.at("step").get<int64_t>();
+    const auto optimizer_file = dir / "optimizer.pt";
+    with_context(optimizer_file.string(), [&] { torch::load(*optimizer_, optimizer_file.string()); });
+    step_ = step;
   });
   log::get("pretrain")->info("resumed from {} at step {}", dir.string(), step_);
 }

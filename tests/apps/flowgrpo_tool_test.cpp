@@ -217,8 +217,10 @@ TEST(FlowgrpoTool, ScoreRatesAFolderOfImages) {
 }
 
 // Issue 14: a prompt file with invalid UTF-8 used to crash `score` after some rows
-// (nlohmann type_error 316 from dump()); every JSON flowgrpo writes replaces it by U+FFFD.
-TEST(FlowgrpoTool, ScoreWritesInvalidUtf8PromptsAsReplacementCharacters) {
+// (nlohmann type_error 316 from dump()); prompt files are now checked when loaded, as
+// for training, so the tool refuses the file at once with one line naming the file,
+// the line and the byte, and scores nothing.
+TEST(FlowgrpoTool, ScoreRefusesAPromptFileWithInvalidUtf8NamingFileLineAndByte) {
   TempDir dir;
   std::filesystem::create_directories(dir / "images");
   for (int i = 0; i < 3; ++i)
@@ -232,14 +234,10 @@ TEST(FlowgrpoTool, ScoreWritesInvalidUtf8PromptsAsReplacementCharacters) {
   }
   const auto r = run_command(tool() + " score --reward brightness --images " + (dir / "images").string() +
                              " --prompts " + (dir / "prompts.txt").string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::istringstream lines(r.output);
-  std::vector<nlohmann::json> out;
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
-  ASSERT_EQ(out.size(), 4u) << r.output;
-  EXPECT_EQ(out[0]["prompt"], "a plain prompt");
-  EXPECT_EQ(out[1]["prompt"], "caf\xef\xbf\xbd latin-1, not UTF-8");
-  EXPECT_EQ(out[2]["prompt"].get<std::string>().rfind("truncated \xef\xbf\xbd", 0), 0u) << out[2].dump();
-  EXPECT_EQ(out[3]["num_valid"], 3);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("flowgrpo-tool: error: " + (dir / "prompts.txt").string() +
+                          ":2: invalid UTF-8 at byte 3 of the line (0xe9)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find('{'), std::string::npos) << "no rows are scored: " << r.output;
 }

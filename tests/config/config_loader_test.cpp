@@ -449,3 +449,28 @@ TEST(ConfigRewardOptions, MustBeMappings) {
   flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward_options: [geneval]\n"); },
                                              {"reward_options: expected a mapping", "found a list"});
 }
+
+// Issue 14: a mapping with a non-string key inside an option list (`[{[1, 2]: 3}]`) made
+// yaml-cpp throw TypedBadConversion past the loader, with no file name; every YAML problem
+// names its source, key path and position.
+TEST(ConfigRewardOptions, NonStringKeysInsideListsNameFileKeyAndPosition) {
+  TempDir dir;
+  write_text_file(dir / "run.yaml",
+                  "reward_options:\n  x:\n    k: [{[1, 2]: 3}]\n    m: [{a: {{b: 1}: 2}}]\n");
+  const auto file = (dir / "run.yaml").string();
+  flowgrpo::testing::expect_invalid_argument(
+      [&] { fc::load_config(dir / "run.yaml", {}); },
+      {"2 configuration errors",
+       "reward_options.x.k[0]: keys must be non-empty strings, found a list (" + file + ":3:10)",
+       "reward_options.x.m[0].a: keys must be non-empty strings, found a mapping (" + file + ":4:14)"});
+  flowgrpo::testing::expect_invalid_argument(
+      [] { fc::load_config(std::nullopt, {"reward_options.x.k=[{[1,2]: 3}]"}); },
+      {"reward_options.x.k[0]: keys must be non-empty strings, found a list (--set "
+       "reward_options.x.k=[{[1,2]: 3}])"});
+  flowgrpo::testing::expect_invalid_argument([] { from_yaml("reward_options: {x: {k: [{[1,2]: 3}]}}\n"); },
+                                             {"reward_options.x.k[0]: keys must be", "(test.yaml:1:"});
+  // Scalar keys of any spelling are still strings.
+  const auto c = from_yaml("reward_options: {x: {k: [{1: a, true: b, 'q': c}]}}\n");
+  EXPECT_EQ(c.reward_options.at("x").at("k"),
+            nlohmann::json::parse(R"([{"1": "a", "true": "b", "q": "c"}])"));
+}

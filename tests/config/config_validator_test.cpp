@@ -143,6 +143,22 @@ TEST(ConfigValidator, RangeChecksNameKeyValueAndRange) {
       {"data.test_prompts is empty but train.eval_freq = 10"});
 }
 
+// Issue 14: the fraction of samples without a valid reward above which the trainer stops.
+TEST(ConfigValidator, MaxInvalidRewardFractionIsAFractionInZeroOne) {
+  for (double bad : {-0.1, 1.5}) {
+    SCOPED_TRACE(bad);
+    expect_problem([&](auto& c) { c.train.max_invalid_reward_fraction = bad; },
+                   {"train.max_invalid_reward_fraction = ", ": must be in [0, 1]", "1 = never stop"});
+  }
+  expect_problem([](auto& c) { c.train.max_invalid_reward_fraction = std::nan(""); },
+                 {"train.max_invalid_reward_fraction = .nan: must be in [0, 1]"});
+  for (double good : {0.0, 0.5, 1.0}) {
+    fc::Config c = valid_config();
+    c.train.max_invalid_reward_fraction = good;
+    EXPECT_EQ(validation_message(c), "") << good;
+  }
+}
+
 TEST(ConfigValidator, EvalCanBeSwitchedOffWithoutTestPrompts) {
   auto c = valid_config();
   c.data.test_prompts.clear();

@@ -146,6 +146,40 @@ TEST(PromptDataset, FileErrorsNameFileAndLine) {
          "'prompt' must be a string");
 }
 
+// Issue 14: invalid UTF-8 in a prompt file used to pass loading and fail inside the
+// CLIP/T5 tokenizers mid-run, naming neither file nor line.
+TEST(PromptDataset, InvalidUtf8IsRejectedAtLoadWithFileLineAndByte) {
+  TempDir dir;
+  const auto text = dir / "train.txt";
+  // Line 2: "caf" then a lone Latin-1 0xE9 (not UTF-8) at byte 3.
+  write_text_file(text, "a photo of a cat\ncaf\xE9 sign\n");
+  EXPECT_EQ(invalid_argument_message([&] { fd::PromptDataset::load_text(text); }),
+            text.string() + ":2: invalid UTF-8 at byte 3 of the line (0xe9); prompt files must be UTF-8");
+  // Truncated, overlong, surrogate and out-of-range sequences; the BOM line keeps its offsets.
+  for (const auto& [bad, byte] : std::vector<std::pair<std::string, std::string>>{
+           {"ok \xE2\x82", "3"},         // truncated euro sign at the end of the line
+           {"\xC0\xAF", "0"},            // overlong '/'
+           {"x\xED\xA0\x80", "1"},       // UTF-16 surrogate D800
+           {"ab\xF4\x90\x80\x80", "2"},  // above U+10FFFF
+           {"\x80", "0"}}) {             // stray continuation byte
+    write_text_file(text, "\xEF\xBB\xBFok\n" + bad + "\n");
+    const auto e = invalid_argument_message([&] { fd::PromptDataset::load(text); });
+    EXPECT_EQ(e.rfind(text.string() + ":2: invalid UTF-8 at byte " + byte + " ", 0), 0u) << e;
+  }
+  // Valid multi-byte text (2-, 3- and 4-byte sequences) and a BOM load unchanged.
+  write_text_file(text, "\xEF\xBB\xBF caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xB1\r\n");
+  EXPECT_EQ(fd::PromptDataset::load_text(text).prompt(0), "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xB1");
+
+  // GenEval files too (nlohmann would also refuse it, with a less direct message).
+  const auto jsonl = dir / "test_metadata.jsonl";
+  write_text_file(
+      jsonl, std::string(kGood1) + "\n" +
+                 R"({"tag": "colors", "include": [{"class": "circle", "count": 1}], "prompt": "a )" + "\xFF" +
+                 R"("})" + "\n");
+  EXPECT_EQ(invalid_argument_message([&] { fd::PromptDataset::load_geneval(jsonl); }),
+            jsonl.string() + ":2: invalid UTF-8 at byte 77 of the line (0xff); prompt files must be UTF-8");
+}
+
 TEST(PromptDataset, ValidatorHookGetsFileAndLine) {
   TempDir dir;
   const auto path = dir / "p.jsonl";

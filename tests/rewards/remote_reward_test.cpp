@@ -333,6 +333,21 @@ TEST(RemoteRewardUnits, ConnectionRefused) {
   expect_all_invalid(r, "gave up after 3 attempts");
 }
 
+// The same with nothing listening: the open circuit's reason says "connect failed".
+TEST(RemoteRewardUnits, AnOpenCircuitKeepsTheConnectFailure) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  fr::RewardRegistry registry;
+  auto options = fast_options(url);
+  options["health_check"] = false;
+  options["max_batch"] = 2;
+  options["circuit_failures"] = 1;
+  const auto r = registry.create("remote", options)->score(make_batch(4));
+  r.check("remote", 4);
+  EXPECT_TRUE(contains(r.errors[0], "connect failed")) << r.errors[0];
+  EXPECT_TRUE(contains(r.errors[3], "circuit open")) << r.errors[3];
+  EXPECT_TRUE(contains(r.errors[3], "(last failure: POST " + url + "/score: connect failed")) << r.errors[3];
+}
+
 TEST(RemoteRewardUnits, WaitForRecoveryIsBoundedPerOutage) {
   const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
   fr::RewardRegistry registry;
@@ -729,6 +744,65 @@ TEST_F(RemoteRewardTest, CircuitBreakerOpensAndRecovers) {
   EXPECT_TRUE(contains(r.errors[1], "circuit open"));
   EXPECT_EQ(stats()["score_requests"], 1);
   EXPECT_TRUE(remote.circuit_open());
+}
+
+// Issue 14: with the circuit open, the reason every later sample carries (and the trainer's
+// stop message quotes) was only "circuit open: ..."; it keeps the failure that opened it.
+TEST_F(RemoteRewardTest, AnOpenCircuitKeepsTheFailureThatOpenedIt) {
+  auto options = fast_options(url());
+  options["max_batch"] = 1;
+  options["max_retries"] = 1;
+  options["circuit_failures"] = 1;
+  options["circuit_cooldown_s"] = 60;
+  fr::RewardRegistry registry;
+  auto reward = fr::WeightedReward::from_weights({{"remote", 1.0}}, registry, {{"remote", options}});
+  control({}, "status:503");
+  const auto t0 = Clock::now();
+  const auto r = reward->score(make_batch(3));
+  EXPECT_LT(seconds_since(t0), 1.5);
+  r.check("weighted", 3);
+  const std::string failure = "POST " + url() + "/score: HTTP 503";
+  EXPECT_TRUE(contains(r.errors[0], "remote: " + failure)) << r.errors[0];
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_TRUE(contains(r.errors[i], "remote: circuit open: reward server " + url())) << r.errors[i];
+    EXPECT_TRUE(contains(r.errors[i], "(last failure: " + failure)) << r.errors[i];
+    EXPECT_TRUE(contains(r.errors[i], "(gave up after 2 attempts))")) << r.errors[i];
+  }
+  EXPECT_EQ(stats()["score_requests"], 2);  // one chunk's two attempts, then the circuit is open
+}
+
+// Issue 14: a finite but absurd score (1e308) from a server is masked by the reward's
+// valid range, GenEval's default [-15, 1] or a remote reward's max_score, with a reason
+// naming the reward, the value and the range; the other samples keep their scores.
+TEST_F(RemoteRewardTest, AbsurdScoresAreMaskedByTheValidRange) {
+  const auto batch = make_batch(3);
+  auto geneval = create("geneval", fast_options(url()));
+  control(
+      {R"(raw:{"id": "$ID", "scores": [1e308, 0.5, -1e308], "components": {"strict_accuracy": [1, 0, 0]}})"});
+  auto r = geneval->score(batch);
+  r.check("geneval", 3);
+  for (int64_t i : {0, 2}) {
+    EXPECT_FALSE(r.valid[i].item<bool>()) << "sample " << i;
+    const auto& e = r.errors[static_cast<size_t>(i)];
+    EXPECT_TRUE(contains(e, "reward 'geneval' returned the score " + std::string(i == 0 ? "1" : "-1"))) << e;
+    EXPECT_TRUE(contains(e, "e+308, outside its valid range [-15, 1] (options min_score / max_score)")) << e;
+    EXPECT_TRUE(std::isnan(r.components.at("strict_accuracy")[i].item<double>()));
+  }
+  EXPECT_TRUE(r.valid[1].item<bool>()) << r.errors[1];
+  EXPECT_EQ(r.scores[1].item<double>(), 0.5);
+
+  // `remote` knows no range: 1e308 passes unless max_score says otherwise.
+  const std::string reply = R"(raw:{"id": "$ID", "scores": [1e308, 2, 3]})";
+  control({reply});
+  EXPECT_TRUE(create("remote", fast_options(url()))->score(batch).valid.all().item<bool>());
+  auto options = fast_options(url());
+  options["max_score"] = 10;
+  control({reply});
+  r = create("remote", options)->score(batch);
+  r.check("remote", 3);
+  EXPECT_FALSE(r.valid[0].item<bool>());
+  EXPECT_TRUE(contains(r.errors[0], "e+308, outside its valid range [-inf, 10]")) << r.errors[0];
+  EXPECT_EQ(r.scores[2].item<double>(), 3.0);
 }
 
 TEST_F(RemoteRewardTest, GenevalNeedsItsComponents) {

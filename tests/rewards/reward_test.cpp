@@ -1,5 +1,6 @@
 #include "flowgrpo/rewards/async_reward_scorer.h"
 #include "flowgrpo/rewards/reward_registry.h"
+#include "flowgrpo/rewards/torchscript_reward.h"
 #include "flowgrpo/rewards/weighted_reward.h"
 
 #include "support/test_support.h"
@@ -317,6 +318,14 @@ TEST(RewardRegistry, BuiltInRewardsDeclareTheirRanges) {
   EXPECT_EQ(range("ocr", {{"health_check", false}}), std::make_pair(0.0, 1.0));
   EXPECT_EQ(range("remote", {{"health_check", false}, {"url", "http://127.0.0.1:9"}}),
             std::make_pair(-inf, inf));
+  // logit_scale · cos with CLIP's logit_scale <= 100, times a margin of 2, then scaled
+  // (building these needs an exported model: torchscript_reward_test checks the registry's).
+  auto spec_range = [](const fr::TorchScriptReward::Spec& s) {
+    return std::make_pair(s.range.min, s.range.max);
+  };
+  EXPECT_EQ(spec_range(fr::TorchScriptReward::pickscore()), std::make_pair(-200.0 / 26, 200.0 / 26));
+  EXPECT_EQ(spec_range(fr::TorchScriptReward::clip_score()), std::make_pair(-200.0 / 30, 200.0 / 30));
+  EXPECT_EQ(spec_range(fr::TorchScriptReward::aesthetic()), std::make_pair(-inf, inf));
   // The options reach the wrapped reward unchanged (min/max removed).
   EXPECT_THROW(registry.create("brightness", {{"scale", 2}}), std::invalid_argument);
   EXPECT_NO_THROW(registry.create("brightness", {{"min_score", 0}, {"max_score", 0.5}}));

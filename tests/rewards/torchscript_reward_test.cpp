@@ -89,6 +89,9 @@ TEST_F(TorchScriptRewardTest, PickScoreMatchesPythonAndScalesBy26) {
   EXPECT_TRUE(ft::all_close(result.components.at("raw"), raw, 1e-5, 1e-5));
   EXPECT_TRUE(ft::all_close(result.scores, raw / 26.0, 1e-6, 1e-5));
   EXPECT_EQ(result.num_invalid(), 0);
+  // The registry checks its scores against logit_scale · |cos| <= 2 · 100 (torchscript_reward.h).
+  EXPECT_EQ(reward->valid_range().min, -200.0 / 26);
+  EXPECT_EQ(reward->valid_range().max, 200.0 / 26);
 }
 
 TEST_F(TorchScriptRewardTest, ClipScoreUsesItsOwnScaling) {
@@ -103,6 +106,7 @@ TEST_F(TorchScriptRewardTest, ClipScoreUsesItsOwnScaling) {
   const auto b = batch();
   const auto result = reward->score(b);
   EXPECT_TRUE(ft::all_close(result.scores * 30.0, result.components.at("raw"), 1e-9, 1e-9));
+  EXPECT_EQ(reward->valid_range().max, 200.0 / 30);
 }
 
 TEST_F(TorchScriptRewardTest, AestheticFollowsTheExportedProcessorAndMasksFailures) {

@@ -1,6 +1,7 @@
 // The Flow-GRPO loop end to end on a tiny model: learning signal, exact resume,
 // on-policy first step, checkpoint layout.
 #include "flowgrpo/train/grpo_trainer.h"
+#include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/models/shapes_pipeline.h"
 
@@ -8,9 +9,17 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
 
 namespace fm = flowgrpo::models;
 namespace ft = flowgrpo::train;
@@ -449,3 +458,179 @@ TEST(GrpoTrainer, ACheckpointFolderIsNeverRewrittenWithAnotherState) {
   EXPECT_EQ(fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json"), before);
   EXPECT_FALSE(fs::exists(dir / "checkpoints/checkpoint-0-epoch-3-2"));
 }
+
+namespace {
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The std::invalid_argument that resuming `out`'s latest checkpoint throws ("" if none).
+std::string resume_error(const fs::path& out) {
+  auto config = tiny_config(2);
+  config.resume = "latest";
+  try {
+    train(config, out);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("(not std::invalid_argument) ") + e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+// Issue 14: a damaged checkpoint used to fail the resume with nlohmann's or the standard
+// library's bare messages ("key 'epoch' not found", "map::at", "stoll"); each problem
+// names the file and the key, tensor or metadata entry.
+TEST(GrpoTrainer, ACorruptCheckpointIsRefusedNamingFileAndKey) {
+  TempDir dir;
+  train(tiny_config(1), dir.path());  // with EMA: every file of a checkpoint
+  const auto state_dir = fs::canonical(dir / "checkpoints/latest") / "training_state";
+  const auto state_file = state_dir / "trainer_state.json";
+  const auto adapter_file = state_dir / "adapter_weights.safetensors";
+  const auto ema_file = state_dir / "ema.safetensors";
+  const auto state_text = read_text(state_file);
+  const auto state = nlohmann::json::parse(state_text);
+  const auto adapter = flowgrpo::io::load_safetensors(adapter_file);
+  const auto ema = flowgrpo::io::SafetensorsFile::open(ema_file);
+  const auto ema_tensors = flowgrpo::io::load_safetensors(ema_file);
+  const auto ema_metadata = ema.metadata();
+
+  auto expect_refused = [&](const std::vector<std::string>& parts) {
+    const auto message = resume_error(dir.path());
+    ASSERT_FALSE(message.empty()) << "the damaged checkpoint was accepted";
+    EXPECT_EQ(message.rfind("(not", 0), std::string::npos) << message;
+    for (const auto& part : parts)
+      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+  };
+  const std::string in_state = state_file.string() + ": ";
+  auto with_state = [&](const std::function<void(nlohmann::json&)>& edit,
+                        const std::vector<std::string>& parts) {
+    auto s = state;
+    edit(s);
+    flowgrpo::testing::write_text_file(state_file, s.dump());
+    expect_refused(parts);
+  };
+
+  flowgrpo::testing::write_text_file(state_file, state_text.substr(0, state_text.size() / 2));
+  expect_refused({in_state + "invalid JSON"});
+  flowgrpo::testing::write_text_file(state_file, "[1, 2]");
+  expect_refused({in_state + "expected a JSON object, found array"});
+  with_state([](auto& s) { s.erase("epoch"); }, {in_state + "missing key 'epoch'"});
+  with_state([](auto& s) { s["global_step"] = "3"; },
+             {in_state + "key 'global_step' must be an integer, found \"3\""});
+  with_state([](auto& s) { s["backward_count"] = 1.5; },
+             {in_state + "key 'backward_count' must be an integer, found 1.5"});
+  const nlohmann::json mixed = {1, "x"};
+  with_state([&](auto& s) { s["prompt_history"] = mixed; },
+             {in_state + "key 'prompt_history' must be a list of integers, found [1,\"x\"]"});
+  with_state([](auto& s) { s["model"] = 3; }, {in_state + "key 'model' must be an object, found 3"});
+  with_state([](auto& s) { s["model"].erase("adapter_shapes"); },
+             {in_state + "missing key 'model.adapter_shapes'"});
+  flowgrpo::testing::write_text_file(state_file, state_text);
+
+  auto with_adapter = [&](const std::function<void(flowgrpo::io::TensorMap&)>& edit,
+                          const std::vector<std::string>& parts) {
+    auto tensors = adapter;
+    edit(tensors);
+    flowgrpo::io::save_safetensors(adapter_file, tensors);
+    expect_refused(parts);
+  };
+  const std::string first = adapter.begin()->first;
+  with_adapter([&](auto& t) { t.erase(first); }, {adapter_file.string(), "has no tensor '" + first + "'"});
+  const auto wrong_shape = torch::zeros({1, 2});
+  with_adapter([&](auto& t) { t[first] = wrong_shape; },
+               {adapter_file.string() + ": tensor '" + first + "' has shape [1, 2]"});
+  with_adapter([&](auto& t) { t["bogus.lora_A.weight"] = torch::zeros({1}); },
+               {adapter_file.string() + ": unexpected tensor 'bogus.lora_A.weight'"});
+  flowgrpo::io::save_safetensors(adapter_file, adapter);
+
+  auto with_ema = [&](const flowgrpo::io::TensorMap& tensors, std::map<std::string, std::string> metadata,
+                      const std::vector<std::string>& parts) {
+    flowgrpo::io::save_safetensors(ema_file, tensors, metadata);
+    expect_refused(parts);
+  };
+  auto bad_metadata = ema_metadata;
+  bad_metadata["num_updates"] = "12abc";
+  with_ema(ema_tensors, bad_metadata,
+           {ema_file.string() + ": metadata 'num_updates' must be an integer, found '12abc'"});
+  bad_metadata = ema_metadata;
+  bad_metadata.erase("last_update_step");
+  with_ema(ema_tensors, bad_metadata, {ema_file.string() + ": metadata lacks 'last_update_step'"});
+  auto fewer = ema_tensors;
+  fewer.erase("ema.0");
+  with_ema(fewer, ema_metadata, {ema_file.string(), "has no tensor 'ema.0'"});
+  auto reshaped = ema_tensors;
+  reshaped["ema.0"] = torch::zeros({3});
+  with_ema(reshaped, ema_metadata, {ema_file.string() + ": Ema::load_state: parameter 0"});
+
+  // Repaired, it resumes.
+  flowgrpo::io::save_safetensors(ema_file, ema_tensors, ema_metadata);
+  EXPECT_EQ(resume_error(dir.path()), "");
+}
+
+#if FLOWGRPO_WITH_DISTRIBUTED
+namespace {
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+}  // namespace
+
+// Issue 14: every rank used to choose the checkpoint folder's name itself with
+// fs::exists, without waiting for rank 0, so a rank looking after rank 0 had written
+// the folder (or on a file system it does not share) recorded another name. Here the
+// two ranks (threads over Gloo) see different folders, which makes that deterministic:
+// rank 0's already holds a checkpoint-0, rank 1's does not. Both must record rank 0's
+// choice, checkpoint-0-epoch-0, the folder rank 0 wrote.
+TEST(GrpoTrainer, EveryRankRecordsTheCheckpointNameRankZeroChose) {
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  ::setenv("MASTER_PORT", std::to_string(free_port()).c_str(), 1);
+  ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
+  TempDir dirs[2];
+  fs::create_directories(dirs[0] / "checkpoints/checkpoint-0");  // an earlier run's
+  std::string messages[2];
+  auto run = [&](int rank) {
+    try {
+      auto comm = flowgrpo::dist::make_c10d_communicator("gloo", rank, 2, 60);
+      auto pipeline = tiny_pipeline(1);
+      DyingReward reward(0);  // nothing valid: the trainer saves and stops in epoch 0
+      const auto data = prompts();
+      ft::GrpoTrainer trainer({tiny_config(2), *pipeline, reward, data, nullptr, *comm, dirs[rank].path()});
+      trainer.run();
+      messages[rank] = "(no stop)";
+    } catch (const std::exception& e) {
+      messages[rank] = e.what();
+    }
+  };
+  std::thread t0(run, 0), t1(run, 1);
+  t0.join();
+  t1.join();
+  for (int rank = 0; rank < 2; ++rank) {
+    SCOPED_TRACE("rank " + std::to_string(rank));
+    EXPECT_NE(messages[rank].find("have no valid reward"), std::string::npos) << messages[rank];
+    EXPECT_NE(messages[rank].find((dirs[rank] / "checkpoints/checkpoint-0-epoch-0").string()),
+              std::string::npos)
+        << messages[rank];
+  }
+  EXPECT_TRUE(fs::exists(dirs[0] / "checkpoints/checkpoint-0-epoch-0/training_state/trainer_state.json"));
+  EXPECT_EQ(fs::canonical(dirs[0] / "checkpoints/latest").filename(), "checkpoint-0-epoch-0");
+  EXPECT_FALSE(fs::exists(dirs[1] / "checkpoints"));  // only rank 0 writes
+}
+#endif

@@ -155,3 +155,35 @@ TEST(VaePretrainer, RefusesATransformerStageCheckpoint) {
     EXPECT_NE(std::string(e.what()).find("not a VAE-stage checkpoint"), std::string::npos) << e.what();
   }
 }
+
+// Issue 14: a damaged pretraining checkpoint names the file and the key or counter
+// (state.json used to fail with nlohmann's bare "key 'step' not found" or type_error,
+// the EMA counters with std::stoll's "stoll", or not at all for "12abc").
+TEST(VaePretrainer, ACorruptCheckpointIsRefusedNamingFileAndKey) {
+  TempDir dir;
+  BlockImages data;
+  auto vae = block_vae();
+  ft::VaePretrainer trainer(vae_stage_config(10), vae, data, dir.path());
+  trainer.save_checkpoint();
+  const auto ckpt = dir / "checkpoints/step-0";
+  const auto state = (ckpt / "state.json").string();
+  auto expect_refused = [&](const std::string& part) {
+    flowgrpo::testing::expect_invalid_argument([&] { trainer.load_checkpoint(ckpt); }, {part});
+  };
+  for (const auto& [text, part] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"stage": "vae"})", state + ": missing key 'step'"},
+           {R"({"step": "0", "stage": "vae"})", state + ": key 'step' must be an integer, found \"0\""},
+           {R"({"step": 0, "stage": 3})", state + ": not a VAE-stage checkpoint (stage 3)"},
+           {R"([0])", state + ": expected a JSON object, found array"},
+           {R"({"step": 0, "stage": "vae")", state + ": invalid JSON"}}) {
+    flowgrpo::testing::write_text_file(ckpt / "state.json", text);
+    expect_refused(part);
+  }
+  flowgrpo::testing::write_text_file(ckpt / "state.json", R"({"step": 0, "stage": "vae"})");
+  const auto ema_file = ckpt / "ema.safetensors";
+  const auto tensors = flowgrpo::io::load_safetensors(ema_file);
+  auto metadata = flowgrpo::io::SafetensorsFile::open(ema_file).metadata();
+  metadata["num_updates"] = "12abc";
+  flowgrpo::io::save_safetensors(ema_file, tensors, metadata);
+  expect_refused(ema_file.string() + ": metadata 'num_updates' must be an integer, found '12abc'");
+}

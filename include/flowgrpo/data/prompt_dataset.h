@@ -78,14 +78,17 @@ class PromptDataset {
   /// validate_geneval_record and then `validator` (if given). A UTF-8 BOM and CR line
   /// endings are accepted. Throws std::invalid_argument naming the file (and the 1-based
   /// line where one applies) for: a missing or unreadable file, an empty file, a blank
-  /// line, invalid JSON, a missing or ill-typed field, an unknown tag or relation, a
-  /// position index out of range, a blank prompt, or whatever `validator` rejects.
+  /// line, invalid UTF-8 (as load_text), invalid JSON, a missing or ill-typed field, an
+  /// unknown tag or relation, a position index out of range, a blank prompt, or whatever
+  /// `validator` rejects.
   static PromptDataset load_geneval(const std::filesystem::path& path,
                                     const MetadataValidator& validator = nullptr);
 
   /// Loads a plain-text file, one prompt per line with surrounding whitespace stripped
   /// (as flow_grpo's TextPromptDataset), metadata `{}`. Throws std::invalid_argument
-  /// naming the file (and line) for a missing file, an empty file or a blank line.
+  /// naming the file (and line) for a missing file, an empty file, a blank line or a
+  /// line that is not valid UTF-8 ("FILE:LINE: invalid UTF-8 at byte N of the line",
+  /// N counted from 0), which the tokenizers would otherwise reject mid-run.
   static PromptDataset load_text(const std::filesystem::path& path);
 
   /// Loads `path` in `format`; `validator` applies to GenEval files only.

@@ -15,7 +15,8 @@
 ///    logged at warn level), never scored 0;
 ///  - a circuit breaker: after `circuit_failures` consecutive failed requests the server
 ///    is not called for `circuit_cooldown_s`; chunks are invalidated at once ("circuit
-///    open"), then one probe request (no retries) decides whether to close it again;
+///    open", with the last request's failure), then one probe request (no retries)
+///    decides whether to close it again;
 ///  - every request has a deadline (`timeout_s`), so score() returns in bounded time:
 ///    at most (max_retries + 1) · timeout_s + the backoff waits per chunk, plus
 ///    `wait_for_recovery_s` (and the requests after it) once per outage;
@@ -136,6 +137,9 @@ class RemoteReward : public Reward {
   // Circuit breaker state (score() is never called concurrently on one instance).
   int consecutive_failures_ = 0;
   std::optional<std::chrono::steady_clock::time_point> open_until_;
+  // The reason of the last failed request ("POST ...: connect failed ..."), quoted in the
+  // "circuit open" reasons, which would otherwise hide it.
+  std::string last_failure_;
   // End of the current outage's wait_for_recovery_s (set at its first failure).
   std::optional<std::chrono::steady_clock::time_point> recovery_deadline_;
 };

@@ -45,8 +45,9 @@ class ShapesReward final : public Reward {
   /// Scores a batch (any image size the detector handles; uint8 or float [0,1]). Throws
   /// std::invalid_argument if the batch is malformed (RewardBatch::validate).
   RewardResult score(const RewardBatch& batch) override;
-  /// GenEval's partial credit: at most 1; at least 1 − (max_objects − 1), a count clause
-  /// asking for one object that finds max_objects (credit 1 − |1 − n| / 1).
+  /// [−(max_objects − 1), 1]. GenEval's partial credit is at most 1 and at least
+  /// 1 − (max_objects − 1), a count clause asking for one object that finds max_objects
+  /// (credit 1 − |1 − n| / 1); the lower end leaves a margin of 1 below that.
   ScoreRange valid_range() const override;
 
   const ShapesRewardOptions& options() const { return options_; }

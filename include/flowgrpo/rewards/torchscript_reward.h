@@ -17,6 +17,12 @@
 ///   - `clip_score`: CLIP ViT-L/14 logits_per_image diagonal / 30
 ///   - `aesthetic`:  the LAION aesthetic MLP on the normalised CLIP-L/14 image
 ///                   embedding, unscaled
+/// Valid ranges: the two CLIP scores are logit_scale · cos with |cos| <= 1, and CLIP
+/// clamps logit_scale to at most 100 in training (Radford et al. 2021, section 2.5;
+/// openai/clip-vit-large-patch14 stores ln 100). A fine-tune such as PickScore_v1 may
+/// have moved it, so the bound on |raw| is twice that, 200 (real scores are about 20):
+/// pickscore [−200/26, 200/26], clip_score [−200/30, 200/30]. Anything outside is a
+/// broken export, not a preference. The aesthetic MLP is unbounded.
 /// Images go through the exact CLIPImageProcessor steps (clip_image_processor.h)
 /// and prompts through the CLIP tokenizer padded to `max_length` (the reference
 /// pads to the batch's longest prompt; with the attention mask and CLIP's causal
@@ -43,6 +49,7 @@ class TorchScriptReward final : public Reward {
     bool uses_text;           ///< forward takes input_ids and attention_mask
     double scale;             ///< score = raw · scale
     std::string description;  ///< shown by the registry
+    ScoreRange range{};       ///< valid scores (after scaling); unbounded when unknown
   };
   static Spec pickscore();
   static Spec clip_score();
@@ -64,6 +71,9 @@ class TorchScriptReward final : public Reward {
 
   std::string name() const override { return spec_.name; }
   RewardResult score(const RewardBatch& batch) override;
+  /// The spec's range: ±200 · scale for the CLIP-based pickscore and clip_score (see
+  /// the file comment), unbounded for aesthetic.
+  ScoreRange valid_range() const override { return spec_.range; }
 
   const ClipImageOptions& image_options() const { return image_options_; }
 

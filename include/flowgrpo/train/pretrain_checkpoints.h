@@ -34,10 +34,13 @@ std::filesystem::path begin_checkpoint(const std::filesystem::path& output_dir, 
 /// leaves the previous checkpoint intact.
 void publish_checkpoint(const std::filesystem::path& staging, int keep = 2);
 
-/// Writes the EMA shadows and counters to a safetensors file (`ema.<i>` tensors).
+/// Writes the EMA shadows and counters to a safetensors file (`ema.<i>` tensors; the
+/// counters `num_updates` and `last_update_step` as metadata). flowgrpo-train's
+/// checkpoints (grpo_trainer.h) store their EMA the same way.
 void save_ema(const rl::Ema& ema, const std::filesystem::path& file);
 /// Reads what save_ema wrote into `ema` (which must track `num_parameters` tensors).
-/// @throws std::invalid_argument naming the file for a missing tensor or counter.
+/// @throws std::invalid_argument naming the file for a missing tensor, a tensor whose
+///         shape does not match, or a counter that is missing or not an integer.
 void load_ema(rl::Ema& ema, size_t num_parameters, const std::filesystem::path& file);
 
 /// The optimizer both stages use: AdamW at pretrain.learning_rate / weight_decay.
