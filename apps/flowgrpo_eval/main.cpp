@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     const std::string file = prompts_file.empty() ? config.data.test_prompts : prompts_file;
     if (file.empty()) throw std::invalid_argument("no prompts: give --prompts FILE or set data.test_prompts");
     const auto prompts = ft::to_eval_prompts(ft::load_prompts(config, file), config.eval.max_prompts);
-    auto pipeline = ft::load_pipeline(config, ft::default_device());
+    auto pipeline = ft::load_pipeline(config, ft::default_device(), prompts.prompts);
     if (!checkpoint.empty()) {
       const auto dir = adapter_dir(checkpoint);
       ft::check_adapter_base_model(dir, *pipeline);

@@ -8,11 +8,11 @@
 #include "flowgrpo/eval/evaluator.h"
 #include "flowgrpo/eval/reconstruction_eval.h"
 #include "flowgrpo/log/logging.h"
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/shapes/prompt_spec.h"
 #include "flowgrpo/train/pretrainer.h"
 #include "flowgrpo/train/run_setup.h"
-#include "flowgrpo/train/shapes_render_source.h"
+#include "flowgrpo/shapes/shapes_render_source.h"
 #include "flowgrpo/train/vae_pretrainer.h"
 
 #include <CLI/CLI.hpp>
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
       const auto vae_config_path = std::filesystem::path(p.architecture) / "vae" / "config.json";
       fm::AutoencoderKL vae(fm::AutoencoderKLConfig::from_file(vae_config_path), torch::kFloat, device);
       const flowgrpo::shapes::Renderer renderer({config.model.resolution});
-      ft::ShapesRenderSource data(train_prompts, renderer, config.seed);
+      flowgrpo::shapes::ShapesRenderSource data(train_prompts, renderer, config.seed);
       // Fixed renders of the monitoring prompts: the same images at every evaluation.
       std::vector<flowgrpo::shapes::PromptSpec> specs;
       std::vector<std::string> prompts;
@@ -79,8 +79,8 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    auto pipeline = flowgrpo::models::ShapesPipeline::from_configs(p.architecture, device, p.vae);
-    ft::ShapesRenderSource data(train_prompts, flowgrpo::shapes::Renderer({pipeline->resolution()}),
+    auto pipeline = flowgrpo::shapes::ShapesPipeline::from_configs(p.architecture, device, p.vae);
+    flowgrpo::shapes::ShapesRenderSource data(train_prompts, flowgrpo::shapes::Renderer({pipeline->resolution()}),
                                 config.seed);
     ft::Pretrainer trainer(config, *pipeline, data, out, [&](int64_t step) {
       flowgrpo::eval::EvalOptions o;

@@ -5,7 +5,7 @@
 #include "flowgrpo/common/process.h"
 #include "flowgrpo/io/weight_source.h"
 #include "flowgrpo/models/lora.h"
-#include "flowgrpo/models/sd3_transformer.h"
+#include "flowgrpo/models/transformers/sd3_transformer.h"
 #include "flowgrpo/sampling/rollout.h"
 #include "flowgrpo/train/grpo_step.h"
 

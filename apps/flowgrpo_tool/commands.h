@@ -18,5 +18,8 @@ Command add_forward_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_shapes_prompts_command(CLI::App& app);
 Command add_score_command(CLI::App& app);
+Command add_tokenize_command(CLI::App& app);
+Command add_encode_prompts_command(CLI::App& app);
+Command add_memory_plan_command(CLI::App& app);
 
 }  // namespace flowgrpo::tool

@@ -28,7 +28,10 @@ int main(int argc, char** argv) {
         "Load a config (defaults < --config < --set), validate it and print the batch layout, or "
         "--dump-config",
         flowgrpo::tool::add_config_command);
-    add("forward", "Run one model component (the SD3 transformer) on tensors from a safetensors file",
+    add("forward",
+        "Run one model component (SD3 transformer, VAE decoder / encoder, CLIP-L / CLIP-G / T5 text encoder) "
+        "on "
+        "tensors from a safetensors file",
         flowgrpo::tool::add_forward_command);
     add("bench", "Time a transformer forward, a CFG rollout or a GRPO update; prints one JSON line",
         flowgrpo::tool::add_bench_command);
@@ -37,6 +40,15 @@ int main(int argc, char** argv) {
     add("score",
         "Score a folder of PNG images with a reward (a server, an exported model) and print JSON lines",
         flowgrpo::tool::add_score_command);
+    add("tokenize", "Tokenize a prompt file with a pipeline's CLIP or T5 tokenizer; prints JSON lines",
+        flowgrpo::tool::add_tokenize_command);
+    add("encode-prompts",
+        "Build or extend the prompt-embedding cache of an SD3 pipeline for prompt files (what flowgrpo-train "
+        "builds itself when its cache is missing)",
+        flowgrpo::tool::add_encode_prompts_command);
+    add("memory-plan",
+        "Per-GPU memory of an SD3 run at real size (rollout and training), from the configs alone",
+        flowgrpo::tool::add_memory_plan_command);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -39,12 +39,20 @@ int main(int argc, char** argv) {
     auto log = flowgrpo::log::get("train");
     log->info("{} | {}", flowgrpo::build_info(), comm->description());
 
-    auto pipeline = ft::load_pipeline(config, ft::default_device());
     const auto train_prompts = ft::load_prompts(config, config.data.train_prompts);
     std::optional<flowgrpo::eval::EvalPrompts> test_prompts;
     if (!config.data.test_prompts.empty())
       test_prompts =
           ft::to_eval_prompts(ft::load_prompts(config, config.data.test_prompts), config.eval.max_prompts);
+    // Every prompt the run encodes, for a prompt-embedding cache: rank 0 builds or
+    // extends it, the other ranks load it once rank 0 is done.
+    auto prompts = ft::prompt_texts(train_prompts);
+    if (test_prompts)
+      prompts.insert(prompts.end(), test_prompts->prompts.begin(), test_prompts->prompts.end());
+    std::unique_ptr<flowgrpo::models::TextToImagePipeline> pipeline;
+    if (comm->rank() == 0) pipeline = ft::load_pipeline(config, ft::default_device(), prompts, true);
+    if (comm->world_size() > 1) comm->barrier();
+    if (comm->rank() != 0) pipeline = ft::load_pipeline(config, ft::default_device(), prompts, false);
     auto reward = ft::make_reward(config);
     ft::GrpoTrainer trainer({config, *pipeline, *reward, train_prompts,
                              test_prompts ? &*test_prompts : nullptr, *comm,

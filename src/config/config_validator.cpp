@@ -75,10 +75,17 @@ void check_model(const ModelConfig& m, Checker& check) {
     if (m.resolution < 8 || m.resolution > 256)
       check.add("model.resolution = " + std::to_string(m.resolution) +
                 ": must be in [8, 256] for model.type shapes");
-  } else if (m.resolution < 64 || m.resolution > 4096 || m.resolution % 16 != 0) {
+  } else if (m.resolution < 8 || m.resolution > 4096 || m.resolution % 2 != 0) {
+    // The exact rule (a multiple of the VAE's factor times the patch size, within the
+    // positional table: 16 for SD3.5) needs the model's configs and is checked when
+    // the pipeline is loaded, before any weight is read.
     check.add("model.resolution = " + std::to_string(m.resolution) +
-              ": must be a multiple of 16 in [64, 4096] (VAE downsampling 8 x transformer patch 2)");
+              ": must be an even number in [8, 4096] (a multiple of 16 for SD3.5: VAE x8, patch 2)");
   }
+  check.at_least("model.max_sequence_length", m.max_sequence_length, 2);
+  if (m.prompt_cache.empty())
+    check.add(
+        "model.prompt_cache is empty: use auto (<output_dir>/prompt_embeddings.safetensors), off, or a file");
   const LoraConfig& l = m.lora;
   if (!l.enabled) {
     if (!l.path.empty())

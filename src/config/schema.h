@@ -37,7 +37,9 @@ inline auto fields_of(const ModelConfig*) {
   return std::make_tuple(field("pretrained", &S::pretrained), field("type", &S::type),
                          field("dtype", &S::dtype), field("autocast", &S::autocast),
                          field("gradient_checkpointing", &S::gradient_checkpointing),
-                         field("resolution", &S::resolution), field("lora", &S::lora));
+                         field("resolution", &S::resolution),
+                         field("max_sequence_length", &S::max_sequence_length),
+                         field("prompt_cache", &S::prompt_cache), field("lora", &S::lora));
 }
 
 inline auto fields_of(const DataConfig*) {

@@ -38,6 +38,38 @@ constexpr std::string_view kSpieceUnderline = "\xE2\x96\x81";  // U+2581 "▁"
 // varint) = 0.
 constexpr char kNoDummyPrefixPatch[] = {0x1A, 0x02, 0x18, 0x00};
 
+// Whether the fast tokenizer of `tokenizer_json` (if the file exists) puts "▁" before
+// the first word: its Metaspace pre-tokenizer (alone or in a Sequence) with
+// prepend_scheme "always" / "first" or, in files from tokenizers < 0.14,
+// add_prefix_space true. No file, or no Metaspace: the slow tokenizer's behaviour (true).
+bool fast_tokenizer_prepends(const fs::path& tokenizer_json) {
+  std::error_code ec;
+  if (!fs::exists(tokenizer_json, ec)) return true;
+  json j;
+  try {
+    std::ifstream in(tokenizer_json);
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw std::invalid_argument("T5 tokenizer: " + tokenizer_json.string() +
+                                " is not valid JSON: " + e.what());
+  }
+  std::vector<const json*> candidates;
+  if (j.is_object() && j.contains("pre_tokenizer") && j["pre_tokenizer"].is_object()) {
+    const json& pre = j["pre_tokenizer"];
+    candidates.push_back(&pre);
+    if (pre.contains("pretokenizers") && pre["pretokenizers"].is_array())
+      for (const auto& p : pre["pretokenizers"]) candidates.push_back(&p);
+  }
+  for (const json* p : candidates) {
+    if (!p->is_object() || p->value("type", "") != "Metaspace") continue;
+    if (p->contains("prepend_scheme") && (*p)["prepend_scheme"].is_string())
+      return (*p)["prepend_scheme"].get<std::string>() != "never";
+    if (p->contains("add_prefix_space") && (*p)["add_prefix_space"].is_boolean())
+      return (*p)["add_prefix_space"].get<bool>();
+  }
+  return true;
+}
+
 // transformers writes int(1e30) as model_max_length for "no limit".
 constexpr double kNoLengthLimit = 1e9;
 
@@ -283,7 +315,8 @@ std::shared_ptr<const T5Tokenizer::State> T5Tokenizer::State::load(const std::fi
   auto state = std::make_shared<State>();
   state->options = options;
   std::string model = t5_detail::read_binary_file(spiece_model, "sentencepiece model");
-  if (!options.legacy) model.append(t5_detail::kNoDummyPrefixPatch, sizeof(t5_detail::kNoDummyPrefixPatch));
+  if (!options.legacy || !options.add_dummy_prefix)
+    model.append(t5_detail::kNoDummyPrefixPatch, sizeof(t5_detail::kNoDummyPrefixPatch));
   const auto status = state->sp.LoadFromSerializedProto(model);
   if (!status.ok()) {
     throw std::invalid_argument(
@@ -314,9 +347,10 @@ std::shared_ptr<const T5Tokenizer::State> T5Tokenizer::State::load(const std::fi
     }
     const auto [it, inserted] = state->added.emplace(token.content, token);
     if (!inserted) {
-      throw std::invalid_argument("T5 tokenizer: " + overrides_source + ": ids " +
-                                  std::to_string(it->second.id) + " and " + std::to_string(id) +
-                                  " are both added token " + json(token.content).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      throw std::invalid_argument(
+          "T5 tokenizer: " + overrides_source + ": ids " + std::to_string(it->second.id) + " and " +
+          std::to_string(id) + " are both added token " +
+          json(token.content).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
 
@@ -371,6 +405,7 @@ T5Tokenizer T5Tokenizer::from_file(const std::filesystem::path& spiece_model,
 T5Tokenizer T5Tokenizer::from_directory(const std::filesystem::path& dir) {
   using t5_detail::json;
   T5TokenizerOptions options;
+  options.add_dummy_prefix = t5_detail::fast_tokenizer_prepends(dir / "tokenizer.json");
   std::vector<State::Added> overrides;
   const std::filesystem::path config_path = dir / "tokenizer_config.json";
   std::error_code ec;
@@ -389,7 +424,8 @@ T5Tokenizer T5Tokenizer::from_directory(const std::filesystem::path& dir) {
     if (config.contains("model_max_length") && !config["model_max_length"].is_null()) {
       const json& value = config["model_max_length"];
       if (!value.is_number()) {
-        throw std::invalid_argument(where("model_max_length") + ": expected a number, got " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        throw std::invalid_argument(where("model_max_length") + ": expected a number, got " +
+                                    value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       if (value.get<double>() < t5_detail::kNoLengthLimit) {
         if (!value.is_number_integer()) {
@@ -427,7 +463,8 @@ T5Tokenizer T5Tokenizer::from_directory(const std::filesystem::path& dir) {
         if (id < 0)
           throw std::invalid_argument(decoder_where + ": key '" + key + "' is not a non-negative integer id");
         if (!value.is_object())
-          throw std::invalid_argument(entry + ": expected an object, got " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          throw std::invalid_argument(entry + ": expected an object, got " +
+                                      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         if (t5_detail::config_flag(value, "single_word", false, entry)) {
           throw std::invalid_argument(entry + ": \"single_word\": true is not supported by the T5 tokenizer");
         }

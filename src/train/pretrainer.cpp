@@ -35,7 +35,7 @@ at::Generator step_generator(int64_t seed, int64_t step, PretrainStream stream) 
 
 }  // namespace
 
-Pretrainer::Pretrainer(const config::Config& config, models::ShapesPipeline& pipeline, ImageTextSource& data,
+Pretrainer::Pretrainer(const config::Config& config, shapes::ShapesPipeline& pipeline, data::ImageTextSource& data,
                        fs::path output_dir, PretrainEvalHook eval_hook)
     : config_(config),
       pipeline_(pipeline),
@@ -56,7 +56,7 @@ double Pretrainer::learning_rate_at(int64_t step) const {
   return warmup_learning_rate(config_.pretrain, step);
 }
 
-torch::Tensor Pretrainer::loss(int64_t step, const ImageTextBatch& batch) {
+torch::Tensor Pretrainer::loss(int64_t step, const data::ImageTextBatch& batch) {
   const auto& p = config_.pretrain;
   const int64_t n = batch.images.size(0);
   if (static_cast<int64_t>(batch.prompts.size()) != n)
@@ -185,7 +185,7 @@ void Pretrainer::load_checkpoint(const fs::path& dir) {
     if (stage != "transformer")
       throw std::invalid_argument(state_file.string() + ": a '" + stage +
                                   "'-stage checkpoint, not a transformer-stage one");
-    auto loaded = models::ShapesPipeline::load(dir / "model", pipeline_.device());
+    auto loaded = shapes::ShapesPipeline::load(dir / "model", pipeline_.device());
     torch::NoGradGuard no_grad;
     io::load_state_dict(*pipeline_.transformer(), io::state_dict(*loaded->transformer()), dir.string());
     io::load_state_dict(*pipeline_.text_encoder(), io::state_dict(*loaded->text_encoder()), dir.string());

@@ -1,9 +1,10 @@
 #include "flowgrpo/train/run_setup.h"
 
 #include "flowgrpo/log/logging.h"
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/models/pipelines/sd3_pipeline.h"
 #include "flowgrpo/rewards/weighted_reward.h"
 #include "flowgrpo/shapes/prompt_spec.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 
 #include <cstdlib>
 #include <stdexcept>
@@ -25,8 +26,36 @@ torch::Device default_device() {
   return torch::kCPU;
 }
 
-std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config& config,
-                                                           torch::Device device) {
+namespace {
+
+torch::Dtype torch_dtype(config::DType dtype) {
+  switch (dtype) {
+    case config::DType::kFloat32: return torch::kFloat;
+    case config::DType::kBFloat16: return torch::kBFloat16;
+    case config::DType::kFloat16: return torch::kHalf;
+  }
+  throw std::invalid_argument("unknown model.dtype");
+}
+
+}  // namespace
+
+std::filesystem::path prompt_cache_path(const config::Config& config) {
+  if (config.model.prompt_cache == "off") return {};
+  if (config.model.prompt_cache == "auto")
+    return config::effective_output_dir(config) / "prompt_embeddings.safetensors";
+  return config.model.prompt_cache;
+}
+
+std::vector<std::string> prompt_texts(const data::PromptDataset& prompts) {
+  std::vector<std::string> out;
+  out.reserve(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) out.push_back(prompts.prompt(i));
+  return out;
+}
+
+std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config& config, torch::Device device,
+                                                           const std::vector<std::string>& prompts,
+                                                           bool build_cache) {
   if (config.model.pretrained.empty())
     throw std::invalid_argument("model.pretrained is empty: set the model folder to load");
   switch (config.model.type) {
@@ -34,7 +63,7 @@ std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config&
       if (config.model.dtype != config::DType::kFloat32)
         throw std::invalid_argument("model.dtype = " + config::to_string(config.model.dtype) +
                                     ": the ShapesEval model runs in float32 (set model.dtype: float32)");
-      auto p = models::ShapesPipeline::load(config.model.pretrained, device);
+      auto p = shapes::ShapesPipeline::load(config.model.pretrained, device);
       if (p->resolution() != config.model.resolution)
         throw std::invalid_argument("model.resolution = " + std::to_string(config.model.resolution) +
                                     " but the model " + config.model.pretrained + " generates " +
@@ -42,13 +71,22 @@ std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config&
                                     " images");
       return p;
     }
-    case config::ModelType::kSd3:
+    case config::ModelType::kSd3: {
+      models::SD3PipelineOptions o;
+      o.load = {torch_dtype(config.model.dtype), device};
+      o.resolution = config.model.resolution;
+      o.text.max_sequence_length = config.model.max_sequence_length;
+      o.prompt_cache = prompt_cache_path(config);
+      o.cache_prompts = prompts;
+      o.build_cache = build_cache;
+      o.gradient_checkpointing = config.model.gradient_checkpointing;
+      return models::SD3Pipeline::from_pretrained(config.model.pretrained, o);
+    }
     case config::ModelType::kFlux:
       throw std::invalid_argument(
-          "model.type = " + config::to_string(config.model.type) +
-          ": the full pipeline (VAE and text encoders) is not available yet in this build; the SD3 "
-          "transformer "
-          "itself loads and runs (flowgrpo-tool forward). Use model.type: shapes for the bundled demo model");
+          "model.type = flux: the FLUX.1 pipeline is not available yet in this build (its transformer is on "
+          "the "
+          "roadmap; the VAE, CLIP-L and T5 encoders it reuses exist). Use model.type: sd3 or shapes");
   }
   throw std::invalid_argument("unknown model.type");
 }

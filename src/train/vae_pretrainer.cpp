@@ -5,7 +5,7 @@
 #include "flowgrpo/io/text_file.h"
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/log/progress_bar.h"
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/sampling/sample_noise.h"
 #include "flowgrpo/train/pretrain_checkpoints.h"
 
@@ -29,7 +29,7 @@ constexpr int64_t kStatisticsBatch = 256;
 
 }  // namespace
 
-VaePretrainer::VaePretrainer(const config::Config& config, models::AutoencoderKL& vae, ImageTextSource& data,
+VaePretrainer::VaePretrainer(const config::Config& config, models::AutoencoderKL& vae, data::ImageTextSource& data,
                              fs::path output_dir, VaeEvalHook eval_hook)
     : config_(config), vae_(vae), data_(data), output_dir_(std::move(output_dir)), eval_hook_(std::move(eval_hook)) {
   optimizer_ = make_pretrain_optimizer(config_.pretrain, parameters());
@@ -40,8 +40,8 @@ std::vector<torch::Tensor> VaePretrainer::parameters() const {
   return vae_->parameters();
 }
 
-VaeLoss VaePretrainer::loss(int64_t step, const ImageTextBatch& batch) {
-  const auto x = models::ShapesPipeline::normalize_images(batch.images).to(vae_->device());
+VaeLoss VaePretrainer::loss(int64_t step, const data::ImageTextBatch& batch) {
+  const auto x = shapes::ShapesPipeline::normalize_images(batch.images).to(vae_->device());
   const auto posterior = vae_->encode(x);
   auto gen = at::detail::createCPUGenerator(sampling::derive_seed(
       {static_cast<uint64_t>(config_.seed), kVaePosteriorStream, static_cast<uint64_t>(step)}));
@@ -65,7 +65,7 @@ LatentFactors VaePretrainer::measure_latent_factors(int64_t num_images) {
   for (int64_t done = 0, b = 0; done < num_images; ++b) {
     const int64_t n = std::min(kStatisticsBatch, num_images - done);
     const auto batch = data_.batch(kStatisticsFirstStep + b, n);
-    const auto z = vae_->encode(models::ShapesPipeline::normalize_images(batch.images).to(vae_->device()))
+    const auto z = vae_->encode(shapes::ShapesPipeline::normalize_images(batch.images).to(vae_->device()))
                        .mode()
                        .to(torch::kDouble);
     sum += z.sum().item<double>();

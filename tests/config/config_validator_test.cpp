@@ -121,8 +121,9 @@ TEST(ConfigValidator, RangeChecksNameKeyValueAndRange) {
         c.model.lora.path = "adapter";
       },
       {"model.lora.path = 'adapter' is set but model.lora.enabled is false"});
-  expect_problem([](auto& c) { c.model.resolution = 500; },
-                 {"model.resolution = 500: must be a multiple of 16 in [64, 4096]"});
+  expect_problem([](auto& c) { c.model.resolution = 501; },
+                 {"model.resolution = 501: must be an even number in [8, 4096]"});
+  expect_problem([](auto& c) { c.model.resolution = 8192; }, {"model.resolution = 8192"});
   expect_problem([](auto& c) { c.sample.guidance_scale = 0.5; },
                  {"sample.guidance_scale = 0.5: must be >= 1"});
   expect_problem([](auto& c) { c.sample.eval_guidance_scale = 0.0; },

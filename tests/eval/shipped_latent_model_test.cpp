@@ -4,7 +4,7 @@
 // it reads the renders themselves (>= 99% strict accuracy) on prompts it never saw.
 #include "flowgrpo/data/prompt_dataset.h"
 #include "flowgrpo/eval/reconstruction_eval.h"
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/rewards/shapes_reward.h"
 #include "flowgrpo/shapes/prompt_spec.h"
 #include "flowgrpo/shapes/renderer.h"
@@ -23,7 +23,7 @@ const fs::path kPrompts = fs::path(FLOWGRPO_SOURCE_DIR) / "assets/shapes/prompts
 }  // namespace
 
 TEST(ShippedLatentModel, LoadsStrictlyWithItsVae) {
-  auto p = flowgrpo::models::ShapesPipeline::load(kModel);
+  auto p = flowgrpo::shapes::ShapesPipeline::load(kModel);
   ASSERT_TRUE(p->is_latent());
   EXPECT_EQ(p->latent_shape(), (std::vector<int64_t>{4, 8, 8}));
   const auto& vc = p->vae()->config();
@@ -34,7 +34,7 @@ TEST(ShippedLatentModel, LoadsStrictlyWithItsVae) {
 }
 
 TEST(ShippedLatentModel, VaeReconstructionsOfTestRendersKeepTheirStrictAccuracy) {
-  auto p = flowgrpo::models::ShapesPipeline::load(kModel);
+  auto p = flowgrpo::shapes::ShapesPipeline::load(kModel);
   std::vector<flowgrpo::shapes::PromptSpec> specs;
   std::vector<std::string> prompts;
   std::vector<nlohmann::json> metadata;

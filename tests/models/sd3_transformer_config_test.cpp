@@ -1,4 +1,4 @@
-#include "flowgrpo/models/sd3_transformer_config.h"
+#include "flowgrpo/models/transformers/sd3_transformer_config.h"
 
 #include "support/test_support.h"
 

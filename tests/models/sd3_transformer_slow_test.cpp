@@ -10,7 +10,7 @@
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/state_dict.h"
 #include "flowgrpo/models/lora.h"
-#include "flowgrpo/models/sd3_transformer.h"
+#include "flowgrpo/models/transformers/sd3_transformer.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

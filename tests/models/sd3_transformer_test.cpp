@@ -1,4 +1,4 @@
-#include "flowgrpo/models/sd3_transformer.h"
+#include "flowgrpo/models/transformers/sd3_transformer.h"
 
 #include "flowgrpo/common/autocast.h"
 #include "flowgrpo/io/safetensors.h"

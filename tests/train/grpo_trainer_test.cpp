@@ -3,7 +3,7 @@
 #include "flowgrpo/train/grpo_trainer.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/train/base_model_record.h"
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 
 #include "support/test_support.h"
 
@@ -22,6 +22,7 @@
 #include <thread>
 
 namespace fm = flowgrpo::models;
+namespace fsh = flowgrpo::shapes;
 namespace ft = flowgrpo::train;
 namespace fs = std::filesystem;
 using flowgrpo::testing::TempDir;
@@ -39,7 +40,7 @@ class BrightnessReward : public flowgrpo::rewards::Reward {
 
 // The pixel model (8x8 RGB), or with `latent` a latent one whose VAE makes 4x4x3
 // latents: the same transformer width and channels, hence the same adapter shapes.
-std::unique_ptr<fm::ShapesPipeline> tiny_pipeline(uint64_t seed, bool latent = false) {
+std::unique_ptr<fsh::ShapesPipeline> tiny_pipeline(uint64_t seed, bool latent = false) {
   fm::SD3TransformerConfig c;
   c.sample_size = latent ? 4 : 8;
   c.patch_size = 2;
@@ -53,7 +54,7 @@ std::unique_ptr<fm::ShapesPipeline> tiny_pipeline(uint64_t seed, bool latent = f
   c.pooled_projection_dim = 12;
   c.pos_embed_max_size = 4;
   c.qk_norm = "rms_norm";
-  fm::ShapesTextEncoderConfig t;
+  fsh::ShapesTextEncoderConfig t;
   t.vocab_size = 10;
   t.hidden_size = 16;
   t.intermediate_size = 32;
@@ -72,8 +73,8 @@ std::unique_ptr<fm::ShapesPipeline> tiny_pipeline(uint64_t seed, bool latent = f
     v.norm_num_groups = 4;
     vae = fm::AutoencoderKL(v);
   }
-  auto p = std::make_unique<fm::ShapesPipeline>(
-      c, t, fm::WordTokenizer({"a", "photo", "of", "red", "circle", "and", "square"}, 8),
+  auto p = std::make_unique<fsh::ShapesPipeline>(
+      c, t, fsh::WordTokenizer({"a", "photo", "of", "red", "circle", "and", "square"}, 8),
       flowgrpo::sampling::FlowMatchSchedulerConfig{}, 8, torch::kCPU, vae);
   // A "pretrained" model: adaLN-Zero's zero gates would block every gradient.
   torch::NoGradGuard ng;

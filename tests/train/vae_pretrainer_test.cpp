@@ -21,12 +21,12 @@ namespace {
 
 // 8x8 images of four 4x4 quadrants, each one of the 8 saturated colours:
 // deterministic per (step, size).
-class BlockImages : public ft::ImageTextSource {
+class BlockImages : public flowgrpo::data::ImageTextSource {
  public:
-  ft::ImageTextBatch batch(int64_t step, int64_t size) override {
+  flowgrpo::data::ImageTextBatch batch(int64_t step, int64_t size) override {
     auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(1000 + step));
     const auto blocks = (torch::randint(0, 2, {size, 3, 2, 2}, gen) * 255).to(torch::kByte);
-    ft::ImageTextBatch b;
+    flowgrpo::data::ImageTextBatch b;
     b.images = blocks.repeat_interleave(4, 2).repeat_interleave(4, 3).contiguous();
     b.prompts.assign(static_cast<size_t>(size), "");
     return b;

@@ -119,6 +119,11 @@ struct ModelConfig {
   bool autocast = true;
   bool gradient_checkpointing = false;  ///< reference `activation_checkpointing`.
   int resolution = 512;                 ///< Image height = width in pixels.
+  /// T5 tokens per prompt (SD3; flow_grpo trains with 128, diffusers' default is 256).
+  int max_sequence_length = 128;
+  /// Prompt-embedding cache (SD3): "auto" = <output_dir>/prompt_embeddings.safetensors,
+  /// "off" = run the text encoders on demand, or a file path. Built when missing.
+  std::string prompt_cache = "auto";
   LoraConfig lora;
 };
 

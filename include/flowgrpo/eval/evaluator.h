@@ -6,7 +6,7 @@
 /// the same noise, then the reward in evaluation mode. Aggregates per tag
 /// (GenEval's single_object, two_object, ...) and overall.
 
-#include "flowgrpo/models/text_to_image_pipeline.h"
+#include "flowgrpo/models/pipelines/text_to_image_pipeline.h"
 #include "flowgrpo/rewards/reward.h"
 
 #include <nlohmann/json.hpp>

@@ -51,6 +51,11 @@ struct T5TokenizerOptions {
   int64_t extra_ids = 100;
   /// transformers' `legacy` flag (see the file comment); true is T5Tokenizer's default.
   bool legacy = true;
+  /// Whether the first word gets sentencepiece's dummy "▁" prefix. True for the slow
+  /// T5Tokenizer; a fast tokenizer's `tokenizer.json` may say otherwise (its Metaspace
+  /// pre-tokenizer's `prepend_scheme: "never"`, or `add_prefix_space: false`), and
+  /// diffusers runs the fast tokenizer: from_directory() follows the file.
+  bool add_dummy_prefix = true;
   /// Sequence length of encode_batch() without an explicit max_length (eos included).
   /// 512 is the length T5 was trained with (the usual tokenizer_config.json value);
   /// flow_grpo passes 128 explicitly.
@@ -84,6 +89,7 @@ class T5Tokenizer {
   /// "no limit", keeps the default 512), "extra_ids", "legacy" (null means true),
   /// "eos_token" / "unk_token" / "pad_token" (strings or {"content": ...} objects) and
   /// "added_tokens_decoder" ({id: {"content", "lstrip", "rstrip", "special", ...}}),
+  /// and when present `tokenizer.json`'s Metaspace pre-tokenizer for add_dummy_prefix,
   /// whose entries replace the default added tokens with the same id, as in
   /// transformers. "additional_special_tokens" and special_tokens_map.json are not
   /// read: the sentinels come from "extra_ids", and any other added token must be in

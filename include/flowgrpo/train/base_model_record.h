@@ -7,7 +7,7 @@
 // and every loader compares them before touching weights.
 #pragma once
 
-#include "flowgrpo/models/text_to_image_pipeline.h"
+#include "flowgrpo/models/pipelines/text_to_image_pipeline.h"
 
 #include <nlohmann/json.hpp>
 

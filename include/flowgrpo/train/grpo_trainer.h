@@ -18,7 +18,7 @@
 #include "flowgrpo/dist/communicator.h"
 #include "flowgrpo/eval/evaluator.h"
 #include "flowgrpo/models/lora.h"
-#include "flowgrpo/models/text_to_image_pipeline.h"
+#include "flowgrpo/models/pipelines/text_to_image_pipeline.h"
 #include "flowgrpo/rewards/reward.h"
 #include "flowgrpo/rl/ema.h"
 #include "flowgrpo/rl/gradient_noise.h"

@@ -10,9 +10,9 @@
 /// a resumed run continues exactly where it stopped.
 
 #include "flowgrpo/config/config.h"
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/rl/ema.h"
-#include "flowgrpo/train/image_text_source.h"
+#include "flowgrpo/data/image_text_source.h"
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +28,7 @@ using PretrainEvalHook = std::function<nlohmann::json(int64_t step)>;
 class Pretrainer {
  public:
   /// `output_dir` receives checkpoints/, pretrain_metrics.jsonl and model/ (the final EMA model).
-  Pretrainer(const config::Config& config, models::ShapesPipeline& pipeline, ImageTextSource& data,
+  Pretrainer(const config::Config& config, shapes::ShapesPipeline& pipeline, data::ImageTextSource& data,
              std::filesystem::path output_dir, PretrainEvalHook eval_hook = {});
 
   /// Trains until pretrain.steps, resuming first if config.resume asks for it
@@ -37,7 +37,7 @@ class Pretrainer {
 
   /// The training loss of one batch (exposed for tests): the mean squared error
   /// between the model's velocity and ε − x0 at logit-normal σ, with prompt dropout.
-  torch::Tensor loss(int64_t step, const ImageTextBatch& batch);
+  torch::Tensor loss(int64_t step, const data::ImageTextBatch& batch);
 
   int64_t step() const { return step_; }
   /// Writes checkpoints/step-<N>/ and points checkpoints/latest at it.
@@ -52,8 +52,8 @@ class Pretrainer {
   double learning_rate_at(int64_t step) const;
 
   const config::Config& config_;
-  models::ShapesPipeline& pipeline_;
-  ImageTextSource& data_;
+  shapes::ShapesPipeline& pipeline_;
+  data::ImageTextSource& data_;
   std::filesystem::path output_dir_;
   PretrainEvalHook eval_hook_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;

@@ -7,7 +7,7 @@
 #include "flowgrpo/config/config.h"
 #include "flowgrpo/data/prompt_dataset.h"
 #include "flowgrpo/eval/evaluator.h"
-#include "flowgrpo/models/text_to_image_pipeline.h"
+#include "flowgrpo/models/pipelines/text_to_image_pipeline.h"
 #include "flowgrpo/rewards/reward.h"
 
 #include <filesystem>
@@ -22,10 +22,22 @@ void configure_logging(const config::Config& config, int rank, int world_size);
 torch::Device default_device();
 
 /// Loads model.pretrained as the pipeline model.type names.
+/// @param prompts for SD3 with a prompt cache: the prompts the run will encode (train
+///        and test; "" is added), which the cache must hold.
+/// @param build_cache whether this process may build or extend the cache (rank 0);
+///        other ranks load it after rank 0 has (see flowgrpo-train).
 /// @throws std::invalid_argument for model types not available in this build and
 ///         for model folders that do not load (naming the folder and the problem).
-std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config& config,
-                                                           torch::Device device);
+std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config& config, torch::Device device,
+                                                           const std::vector<std::string>& prompts = {},
+                                                           bool build_cache = true);
+
+/// The prompt-embedding cache file of model.prompt_cache ("auto": under the run's
+/// output_dir, the same for training and evaluation); empty for "off".
+std::filesystem::path prompt_cache_path(const config::Config& config);
+
+/// The prompt texts of `prompts`.
+std::vector<std::string> prompt_texts(const data::PromptDataset& prompts);
 
 /// Loads a prompt file in data.format; ShapesEval models also validate every
 /// record against the task vocabulary (errors name the file and line).

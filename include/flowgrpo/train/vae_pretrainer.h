@@ -17,7 +17,7 @@
 #include "flowgrpo/config/config.h"
 #include "flowgrpo/models/autoencoders/autoencoder_kl.h"
 #include "flowgrpo/rl/ema.h"
-#include "flowgrpo/train/image_text_source.h"
+#include "flowgrpo/data/image_text_source.h"
 
 #include <nlohmann/json.hpp>
 
@@ -46,7 +46,7 @@ class VaePretrainer {
  public:
   /// `output_dir` receives checkpoints/, pretrain_metrics.jsonl and vae/ (the final
   /// EMA weights with the measured factors, a diffusers component folder).
-  VaePretrainer(const config::Config& config, models::AutoencoderKL& vae, ImageTextSource& data,
+  VaePretrainer(const config::Config& config, models::AutoencoderKL& vae, data::ImageTextSource& data,
                 std::filesystem::path output_dir, VaeEvalHook eval_hook = {});
 
   /// Trains until pretrain.steps (resuming first if config.resume asks for it),
@@ -55,7 +55,7 @@ class VaePretrainer {
   int64_t run();
 
   /// The loss of one batch at `step` (exposed for tests).
-  VaeLoss loss(int64_t step, const ImageTextBatch& batch);
+  VaeLoss loss(int64_t step, const data::ImageTextBatch& batch);
 
   /// Posterior-mode latents of `images` batches drawn from the data source at
   /// steps past any training step, and the factors they give.
@@ -71,7 +71,7 @@ class VaePretrainer {
 
   const config::Config& config_;
   models::AutoencoderKL& vae_;
-  ImageTextSource& data_;
+  data::ImageTextSource& data_;
   std::filesystem::path output_dir_;
   VaeEvalHook eval_hook_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;

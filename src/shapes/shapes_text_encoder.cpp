@@ -1,4 +1,4 @@
-#include "flowgrpo/models/shapes_text_encoder.h"
+#include "flowgrpo/shapes/shapes_text_encoder.h"
 #include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/io/safetensors.h"
@@ -10,7 +10,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace flowgrpo::models {
+namespace flowgrpo::shapes {
 
 namespace {}  // namespace
 
@@ -34,7 +34,8 @@ ShapesTextEncoderConfig ShapesTextEncoderConfig::from_json(const nlohmann::json&
       throw std::invalid_argument(source + ": unknown key '" + key + "' (valid keys: " + valid + ")");
     }
     if (!value.is_number_integer())
-      throw std::invalid_argument(source + ": key '" + key + "' must be an integer, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      throw std::invalid_argument(source + ": key '" + key + "' must be an integer, found " +
+                                  value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     *it->second = value.get<int64_t>();
   }
   try {
@@ -164,4 +165,4 @@ std::shared_ptr<ShapesTextEncoderImpl> ShapesTextEncoderImpl::load(const std::fi
   return encoder;
 }
 
-}  // namespace flowgrpo::models
+}  // namespace flowgrpo::shapes

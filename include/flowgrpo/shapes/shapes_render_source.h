@@ -4,19 +4,19 @@
 /// training prompt file and rendered on the fly (a fresh random layout every
 /// time), deterministic in the step number.
 
+#include "flowgrpo/data/image_text_source.h"
 #include "flowgrpo/data/prompt_dataset.h"
 #include "flowgrpo/shapes/renderer.h"
-#include "flowgrpo/train/image_text_source.h"
 
 #include <vector>
 
-namespace flowgrpo::train {
+namespace flowgrpo::shapes {
 
-class ShapesRenderSource final : public ImageTextSource {
+class ShapesRenderSource final : public data::ImageTextSource {
  public:
   /// @throws std::invalid_argument if the dataset is empty or a record is not a ShapesEval prompt.
   ShapesRenderSource(const data::PromptDataset& prompts, shapes::Renderer renderer, int64_t seed);
-  ImageTextBatch batch(int64_t step, int64_t size) override;
+  data::ImageTextBatch batch(int64_t step, int64_t size) override;
 
  private:
   std::vector<shapes::PromptSpec> specs_;
@@ -25,4 +25,4 @@ class ShapesRenderSource final : public ImageTextSource {
   int64_t seed_;
 };
 
-}  // namespace flowgrpo::train
+}  // namespace flowgrpo::shapes

@@ -1,4 +1,4 @@
-#include "flowgrpo/models/joint_transformer_block.h"
+#include "flowgrpo/models/transformers/joint_transformer_block.h"
 
 #include "flowgrpo/models/attention.h"
 #include "flowgrpo/models/lora_linear.h"

@@ -1,11 +1,11 @@
-#include "flowgrpo/train/shapes_render_source.h"
+#include "flowgrpo/shapes/shapes_render_source.h"
 
 #include "flowgrpo/sampling/sample_noise.h"
 
 #include <random>
 #include <stdexcept>
 
-namespace flowgrpo::train {
+namespace flowgrpo::shapes {
 
 ShapesRenderSource::ShapesRenderSource(const data::PromptDataset& prompts, shapes::Renderer renderer,
                                        int64_t seed)
@@ -17,13 +17,13 @@ ShapesRenderSource::ShapesRenderSource(const data::PromptDataset& prompts, shape
   }
 }
 
-ImageTextBatch ShapesRenderSource::batch(int64_t step, int64_t size) {
+data::ImageTextBatch ShapesRenderSource::batch(int64_t step, int64_t size) {
   std::mt19937_64 rng(
       sampling::derive_seed({static_cast<uint64_t>(seed_), 0x5A9Eull, static_cast<uint64_t>(step)}));
   std::uniform_int_distribution<size_t> pick(0, specs_.size() - 1);
   std::vector<shapes::PromptSpec> specs;
   std::vector<uint64_t> seeds;
-  ImageTextBatch b;
+  data::ImageTextBatch b;
   for (int64_t i = 0; i < size; ++i) {
     const size_t p = pick(rng);
     specs.push_back(specs_[p]);
@@ -34,4 +34,4 @@ ImageTextBatch ShapesRenderSource::batch(int64_t step, int64_t size) {
   return b;
 }
 
-}  // namespace flowgrpo::train
+}  // namespace flowgrpo::shapes

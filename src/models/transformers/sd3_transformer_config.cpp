@@ -1,4 +1,4 @@
-#include "flowgrpo/models/sd3_transformer_config.h"
+#include "flowgrpo/models/transformers/sd3_transformer_config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -51,7 +51,10 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 int64_t get_int(const json& value, const std::string& key, const std::string& source) {
-  if (!value.is_number_integer()) fail(source, key, "expected an integer, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!value.is_number_integer())
+    fail(
+        source, key,
+        "expected an integer, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return value.get<int64_t>();
 }
 
@@ -112,7 +115,8 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
     if (ignored_keys().count(key)) {
       if (key == "_class_name" && v != json(kClassName)) {
         fail(source, key,
-             std::string("this file describes a ") + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", not an " + kClassName +
+             std::string("this file describes a ") +
+                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", not an " + kClassName +
                  " (wrong model component?)");
       }
       continue;
@@ -144,7 +148,10 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
              "null (a positional table computed from sample_size) is not supported by SD3 checkpoints");
       c.pos_embed_max_size = get_int(v, key, source);
     } else if (key == "dual_attention_layers") {
-      if (!v.is_array()) fail(source, key, "expected an array of block indices, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      if (!v.is_array())
+        fail(source, key,
+             "expected an array of block indices, found " +
+                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       c.dual_attention_layers.clear();
       for (const auto& e : v) c.dual_attention_layers.push_back(get_int(e, key, source));
     } else if (key == "qk_norm") {
@@ -153,7 +160,9 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
       } else if (v.is_string()) {
         c.qk_norm = v.get<std::string>();
       } else {
-        fail(source, key, "expected null or a string, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        fail(source, key,
+             "expected null or a string, found " +
+                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
     } else {
       throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " + kClassName +
@@ -238,6 +247,52 @@ bool SD3TransformerConfig::operator==(const SD3TransformerConfig& o) const {
          joint_attention_dim == o.joint_attention_dim && caption_projection_dim == o.caption_projection_dim &&
          pooled_projection_dim == o.pooled_projection_dim && pos_embed_max_size == o.pos_embed_max_size &&
          dual_attention_layers == o.dual_attention_layers && qk_norm == o.qk_norm;
+}
+
+std::vector<SD3TransformerConfig::LinearShape> SD3TransformerConfig::linear_layers() const {
+  // transformer_sd3.py / attention.py / normalization.py / embeddings.py (diffusers v0.33.1).
+  const int64_t d = inner_dim();
+  std::vector<LinearShape> out{{"time_text_embed.timestep_embedder.linear_1", 256, d},
+                               {"time_text_embed.timestep_embedder.linear_2", d, d},
+                               {"time_text_embed.text_embedder.linear_1", pooled_projection_dim, d},
+                               {"time_text_embed.text_embedder.linear_2", d, d},
+                               {"context_embedder", joint_attention_dim, caption_projection_dim}};
+  for (int64_t i = 0; i < num_layers; ++i) {
+    const std::string b = "transformer_blocks." + std::to_string(i) + ".";
+    const bool last = i == num_layers - 1;  // context_pre_only
+    const bool dual = is_dual_attention_layer(i);
+    out.push_back({b + "norm1.linear", d, (dual ? 9 : 6) * d});
+    out.push_back({b + "norm1_context.linear", d, (last ? 2 : 6) * d});
+    for (const char* n : {"attn.to_q", "attn.to_k", "attn.to_v"}) out.push_back({b + n, d, d});
+    for (const char* n : {"attn.add_k_proj", "attn.add_v_proj", "attn.add_q_proj"})
+      out.push_back({b + n, d, d});
+    out.push_back({b + "attn.to_out.0", d, d});
+    if (!last) out.push_back({b + "attn.to_add_out", d, d});
+    if (dual)
+      for (const char* n : {"attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0"})
+        out.push_back({b + n, d, d});
+    out.push_back({b + "ff.net.0.proj", d, 4 * d});
+    out.push_back({b + "ff.net.2", 4 * d, d});
+    if (!last) {
+      out.push_back({b + "ff_context.net.0.proj", d, 4 * d});
+      out.push_back({b + "ff_context.net.2", 4 * d, d});
+    }
+  }
+  out.push_back({"norm_out.linear", d, 2 * d});
+  out.push_back({"proj_out", d, patch_size * patch_size * out_channels});
+  return out;
+}
+
+int64_t SD3TransformerConfig::num_parameters() const {
+  int64_t n = inner_dim() * in_channels * patch_size * patch_size + inner_dim();  // pos_embed.proj
+  for (const auto& l : linear_layers()) n += l.in_features * l.out_features + l.out_features;
+  if (qk_norm) {
+    // attn.norm_q, norm_k, norm_added_q, norm_added_k in every block; attn2.norm_q, norm_k
+    // in the dual-attention blocks.
+    const int64_t dual = static_cast<int64_t>(dual_attention_layers.size());
+    n += attention_head_dim * (4 * num_layers + 2 * dual);
+  }
+  return n;
 }
 
 }  // namespace flowgrpo::models

@@ -16,7 +16,7 @@
 
 #include <filesystem>
 
-namespace flowgrpo::models {
+namespace flowgrpo::shapes {
 
 struct ShapesTextEncoderConfig {
   int64_t vocab_size = 0;
@@ -76,4 +76,4 @@ class ShapesTextEncoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ShapesTextEncoder);
 
-}  // namespace flowgrpo::models
+}  // namespace flowgrpo::shapes

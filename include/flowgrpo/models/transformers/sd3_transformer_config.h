@@ -40,6 +40,21 @@ struct SD3TransformerConfig {
   /// Whether block `index` has `attn2` (SD35AdaLayerNormZeroX norm1).
   bool is_dual_attention_layer(int64_t index) const;
 
+  /// One torch::nn::Linear of the module tree this config builds.
+  struct LinearShape {
+    std::string name;  ///< as named_modules() gives it, e.g. "transformer_blocks.3.attn.to_q"
+    int64_t in_features = 0, out_features = 0;
+  };
+  /// Every Linear layer (all have a bias), in module order, derived from the config
+  /// alone: what a LoRA adapter can target, and the bulk of the parameters.
+  std::vector<LinearShape> linear_layers() const;
+  /// Parameters of the module tree (Linear layers, the patch convolution, the qk
+  /// RMSNorm scales), computed without building it; the positional table is a buffer,
+  /// counted by pos_embed_elements().
+  int64_t num_parameters() const;
+  /// Elements of the `pos_embed.pos_embed` buffer, pos_embed_max_size² · inner_dim().
+  int64_t pos_embed_elements() const { return pos_embed_max_size * pos_embed_max_size * inner_dim(); }
+
   /// Checks every value (positive sizes, caption_projection_dim == inner_dim,
   /// dual layer indices within [0, num_layers) and unique, qk_norm value).
   /// @throws std::invalid_argument naming the key, the value and what is allowed.

@@ -1,4 +1,4 @@
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/models/embeddings.h"
 #include "flowgrpo/sampling/rollout.h"
@@ -10,12 +10,13 @@
 #include <fstream>
 
 namespace fm = flowgrpo::models;
+namespace fsh = flowgrpo::shapes;
 using flowgrpo::testing::TempDir;
 
 namespace {
 
-fm::WordTokenizer tokenizer() {
-  return fm::WordTokenizer({"a", "photo", "of", "red", "circle", "and", "square"}, 8);
+fsh::WordTokenizer tokenizer() {
+  return fsh::WordTokenizer({"a", "photo", "of", "red", "circle", "and", "square"}, 8);
 }
 
 fm::SD3TransformerConfig tiny_transformer() {
@@ -35,8 +36,8 @@ fm::SD3TransformerConfig tiny_transformer() {
   return c;
 }
 
-fm::ShapesTextEncoderConfig tiny_text() {
-  fm::ShapesTextEncoderConfig c;
+fsh::ShapesTextEncoderConfig tiny_text() {
+  fsh::ShapesTextEncoderConfig c;
   c.vocab_size = 10;
   c.hidden_size = 16;
   c.intermediate_size = 32;
@@ -96,11 +97,11 @@ TEST(WordTokenizer, EncodesLikeClipAndRefusesUnknownWords) {
     EXPECT_NE(std::string(e.what()).find("'blue'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(t.encode({"a photo of a red circle and a red square"}), std::invalid_argument);  // too long
-  EXPECT_THROW(fm::WordTokenizer({"a", "a"}, 4), std::invalid_argument);
+  EXPECT_THROW(fsh::WordTokenizer({"a", "a"}, 4), std::invalid_argument);
 }
 
 TEST(ShapesPipeline, SavesAndLoadsExactlyAndSamples) {
-  fm::ShapesPipeline p(tiny_transformer(), tiny_text(), tokenizer(), {}, 8);
+  fsh::ShapesPipeline p(tiny_transformer(), tiny_text(), tokenizer(), {}, 8);
   // Trained-from-scratch start: adaLN-Zero makes the initial velocity exactly zero.
   torch::NoGradGuard ng;
   const auto cond = p.encode_prompts({"a photo of a red square", ""});
@@ -112,7 +113,7 @@ TEST(ShapesPipeline, SavesAndLoadsExactlyAndSamples) {
   for (auto& t : p.transformer()->parameters()) t.normal_(0, 0.05);
   TempDir dir;
   p.save(dir.path());
-  auto q = fm::ShapesPipeline::load(dir.path());
+  auto q = fsh::ShapesPipeline::load(dir.path());
   const auto c2 = q->encode_prompts({"a photo of a red square", ""});
   EXPECT_TRUE(torch::equal(c2.pooled_projections, cond.pooled_projections));
   const auto t = torch::full({2}, 700.0f);
@@ -122,18 +123,18 @@ TEST(ShapesPipeline, SavesAndLoadsExactlyAndSamples) {
   const auto images =
       q->decode(torch::tensor({-2.0f, -1.0f, 0.0f, 1.0f}).view({1, 1, 2, 2}).expand({1, 3, 2, 2}));
   EXPECT_TRUE(torch::equal(images[0][0], torch::tensor({{0.0f, 0.0f}, {0.5f, 1.0f}})));
-  EXPECT_TRUE(torch::equal(fm::ShapesPipeline::normalize_images(torch::tensor({0, 255}, torch::kByte)),
+  EXPECT_TRUE(torch::equal(fsh::ShapesPipeline::normalize_images(torch::tensor({0, 255}, torch::kByte)),
                            torch::tensor({-1.0f, 1.0f})));
 }
 
 TEST(ShapesPipeline, RefusesAnotherModelsFolder) {
   TempDir dir;
-  fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 8).save(dir.path());
+  fsh::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 8).save(dir.path());
   // A model_index.json of another pipeline class.
   flowgrpo::testing::write_text_file(dir / "model_index.json",
                                      R"({"_class_name": "StableDiffusion3Pipeline"})");
   try {
-    fm::ShapesPipeline::load(dir.path());
+    fsh::ShapesPipeline::load(dir.path());
     FAIL();
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("not a ShapesEval model"), std::string::npos) << e.what();
@@ -142,22 +143,22 @@ TEST(ShapesPipeline, RefusesAnotherModelsFolder) {
   TempDir other;
   auto big = tiny_transformer();
   big.num_layers = 3;
-  fm::ShapesPipeline(big, tiny_text(), tokenizer(), {}, 8).save(other.path());
+  fsh::ShapesPipeline(big, tiny_text(), tokenizer(), {}, 8).save(other.path());
   std::filesystem::copy_file(dir / "transformer/config.json", other / "transformer/config.json",
                              std::filesystem::copy_options::overwrite_existing);
   try {
-    fm::ShapesPipeline::load(other.path());
+    fsh::ShapesPipeline::load(other.path());
     FAIL();
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("transformer_blocks.2"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 12),
+  EXPECT_THROW(fsh::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 12),
                std::invalid_argument);
 }
 
 TEST(ShapesPipeline, LatentModelEncodesAndDecodesThroughItsVaeAndReloadsExactly) {
   auto vae = latent_test_vae(3);
-  fm::ShapesPipeline p(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, vae);
+  fsh::ShapesPipeline p(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, vae);
   EXPECT_TRUE(p.is_latent());
   EXPECT_EQ(p.latent_shape(), (std::vector<int64_t>{4, 4, 4}));
   // The VAE is frozen: sampling and training never update it.
@@ -167,7 +168,7 @@ TEST(ShapesPipeline, LatentModelEncodesAndDecodesThroughItsVaeAndReloadsExactly)
   const auto z = p.encode_images(images);
   EXPECT_EQ(z.sizes(), (std::vector<int64_t>{2, 4, 4, 4}));
   // Model space is (posterior mode - shift) * scale, as SD3's pipeline uses it.
-  const auto mode = vae->encode(fm::ShapesPipeline::normalize_images(images)).mode();
+  const auto mode = vae->encode(fsh::ShapesPipeline::normalize_images(images)).mode();
   EXPECT_TRUE(torch::allclose(z, (mode - 0.1) * 0.7, 1e-6, 1e-6));
   const auto decoded = p.decode(z);
   EXPECT_EQ(decoded.sizes(), (std::vector<int64_t>{2, 3, 8, 8}));
@@ -179,7 +180,7 @@ TEST(ShapesPipeline, LatentModelEncodesAndDecodesThroughItsVaeAndReloadsExactly)
   TempDir dir;
   p.save(dir.path());
   EXPECT_TRUE(std::filesystem::exists(dir / "vae/config.json"));
-  auto q = fm::ShapesPipeline::load(dir.path());
+  auto q = fsh::ShapesPipeline::load(dir.path());
   ASSERT_TRUE(q->is_latent());
   EXPECT_EQ(q->vae()->config(), vae->config());
   EXPECT_TRUE(torch::equal(q->decode(z), decoded));
@@ -193,7 +194,7 @@ TEST(ShapesPipeline, LatentModelEncodesAndDecodesThroughItsVaeAndReloadsExactly)
 TEST(ShapesPipeline, RefusesAVaeWhoseLatentsTheTransformerDoesNotTake) {
   // The pixel transformer (3 channels, 8x8) with a VAE that makes 4x4x4 latents.
   try {
-    fm::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1));
+    fsh::ShapesPipeline(tiny_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1));
     FAIL();
   } catch (const std::invalid_argument& e) {
     const std::string what = e.what();
@@ -202,11 +203,11 @@ TEST(ShapesPipeline, RefusesAVaeWhoseLatentsTheTransformerDoesNotTake) {
   }
   // A latent model's folder without trained VAE weights: named, with the way to make them.
   TempDir dir;
-  fm::ShapesPipeline(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1))
+  fsh::ShapesPipeline(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1))
       .save(dir.path());
   std::filesystem::remove(dir / "vae/diffusion_pytorch_model.safetensors");
   try {
-    fm::ShapesPipeline::load(dir.path());
+    fsh::ShapesPipeline::load(dir.path());
     FAIL();
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("pretrain.stage: vae"), std::string::npos) << e.what();

@@ -1,4 +1,4 @@
-#include "flowgrpo/models/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/io/text_file.h"
 
 #include "flowgrpo/common/error.h"
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <stdexcept>
 
-namespace flowgrpo::models {
+namespace flowgrpo::shapes {
 
 namespace fs = std::filesystem;
 
@@ -32,10 +32,10 @@ int64_t read_resolution(const fs::path& dir) {
 
 }  // namespace
 
-ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
+ShapesPipeline::ShapesPipeline(const models::SD3TransformerConfig& transformer_config,
                                const ShapesTextEncoderConfig& text_config, WordTokenizer tokenizer,
                                sampling::FlowMatchSchedulerConfig scheduler, int64_t resolution,
-                               torch::Device device, AutoencoderKL vae)
+                               torch::Device device, models::AutoencoderKL vae)
     : vae_(std::move(vae)),
       tokenizer_(std::move(tokenizer)),
       scheduler_(scheduler),
@@ -58,21 +58,22 @@ ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
   // The transformer's input: RGB pixels, or the VAE's latents at resolution / f.
   int64_t channels = 3;
   int64_t side = resolution_;
-  std::string space = "pixel space (no vae/): 3 channels, " + std::to_string(resolution_) + "x" +
-                      std::to_string(resolution_);
+  std::string space =
+      "pixel space (no vae/): 3 channels, " + std::to_string(resolution_) + "x" + std::to_string(resolution_);
   if (!vae_.is_empty()) {
     const auto& vc = vae_->config();
     const int64_t f = vc.spatial_scale_factor();
     if (resolution_ % f != 0)
       throw std::invalid_argument("shapes pipeline: resolution " + std::to_string(resolution_) +
-                                  " is not a multiple of vae/config.json's spatial factor " + std::to_string(f));
+                                  " is not a multiple of vae/config.json's spatial factor " +
+                                  std::to_string(f));
     if (vc.in_channels != 3 || vc.out_channels != 3)
       throw std::invalid_argument("shapes pipeline: vae/config.json must map RGB images (in/out_channels 3)");
     channels = vc.latent_channels;
     side = resolution_ / f;
     space = "vae/config.json latents: latent_channels " + std::to_string(channels) + ", " +
-            std::to_string(side) + "x" + std::to_string(side) + " (resolution " + std::to_string(resolution_) +
-            " / factor " + std::to_string(f) + ")";
+            std::to_string(side) + "x" + std::to_string(side) + " (resolution " +
+            std::to_string(resolution_) + " / factor " + std::to_string(f) + ")";
     vae_->to(device);
     vae_->eval();
     for (auto& p : vae_->parameters()) p.set_requires_grad(false);
@@ -82,12 +83,13 @@ ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
     throw std::invalid_argument("shapes pipeline: transformer/config.json (in_channels " +
                                 std::to_string(transformer_config.in_channels) + ", out_channels " +
                                 std::to_string(transformer_config.out_channels) + ", sample_size " +
-                                std::to_string(transformer_config.sample_size) + ") does not take the " + space);
+                                std::to_string(transformer_config.sample_size) + ") does not take the " +
+                                space);
   if (side % transformer_config.patch_size != 0 ||
       side / transformer_config.patch_size > transformer_config.pos_embed_max_size)
     throw std::invalid_argument("shapes pipeline: a " + std::to_string(side) + "x" + std::to_string(side) +
                                 " input does not fit the transformer's patch size / positional table");
-  transformer_ = SD3Transformer(transformer_config, torch::kFloat, device);
+  transformer_ = models::SD3Transformer(transformer_config, torch::kFloat, device);
   text_encoder_ = ShapesTextEncoder(text_config);
   text_encoder_->to(device);
   {
@@ -95,7 +97,7 @@ ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
     // (modulation and output layers zero, every block starts as the identity).
     torch::NoGradGuard no_grad;
     const auto& c = transformer_config;
-    transformer_->pos_embed->pos_embed.copy_(sd3_sincos_pos_embed(
+    transformer_->pos_embed->pos_embed.copy_(models::sd3_sincos_pos_embed(
         c.num_attention_heads * c.attention_head_dim, c.pos_embed_max_size, c.sample_size / c.patch_size));
     for (auto& p : transformer_->named_parameters()) {
       const auto& n = p.key();
@@ -105,7 +107,7 @@ ShapesPipeline::ShapesPipeline(const SD3TransformerConfig& transformer_config,
         p.value().zero_();
     }
   }
-  velocity_ = std::make_unique<SD3VelocityModel>(transformer_);
+  velocity_ = std::make_unique<models::SD3VelocityModel>(transformer_);
 }
 
 namespace {
@@ -113,25 +115,25 @@ namespace {
 // A latent model's trained VAE: from `vae_dir` if given (checked against the
 // architecture's vae/config.json when there is one), else from dir/vae; null for
 // a pixel model.
-AutoencoderKL load_trained_vae(const fs::path& dir, const fs::path& vae_dir) {
+models::AutoencoderKL load_trained_vae(const fs::path& dir, const fs::path& vae_dir) {
   const auto arch_config = dir / "vae" / "config.json";
   if (vae_dir.empty()) {
-    if (!fs::exists(arch_config)) return AutoencoderKL{nullptr};
+    if (!fs::exists(arch_config)) return models::AutoencoderKL{nullptr};
     if (!fs::exists(dir / "vae" / "diffusion_pytorch_model.safetensors") &&
         !fs::exists(dir / "vae" / "diffusion_pytorch_model.safetensors.index.json"))
       throw std::invalid_argument((dir / "vae").string() +
                                   " holds a VAE config but no weights: a latent model needs its trained VAE "
                                   "(train it with pretrain.stage: vae and set pretrain.vae to its folder)");
-    return AutoencoderKL::from_pretrained(dir / "vae");
+    return models::AutoencoderKL::from_pretrained(dir / "vae");
   }
-  auto vae = AutoencoderKL::from_pretrained(vae_dir);
+  auto vae = models::AutoencoderKL::from_pretrained(vae_dir);
   if (fs::exists(arch_config)) {
-    auto expected = AutoencoderKLConfig::from_file(arch_config);
+    auto expected = models::AutoencoderKLConfig::from_file(arch_config);
     expected.scaling_factor = vae->config().scaling_factor;
     expected.shift_factor = vae->config().shift_factor;
     if (expected != vae->config())
-      throw std::invalid_argument("the trained VAE " + vae_dir.string() +
-                                  " has another architecture than " + arch_config.string());
+      throw std::invalid_argument("the trained VAE " + vae_dir.string() + " has another architecture than " +
+                                  arch_config.string());
   }
   return vae;
 }
@@ -142,7 +144,7 @@ std::unique_ptr<ShapesPipeline> ShapesPipeline::from_configs(const fs::path& dir
                                                              const fs::path& vae_dir) {
   return with_context("shapes model " + dir.string(), [&] {
     return std::make_unique<ShapesPipeline>(
-        SD3TransformerConfig::from_file(dir / "transformer" / "config.json"),
+        models::SD3TransformerConfig::from_file(dir / "transformer" / "config.json"),
         ShapesTextEncoderConfig::from_file(dir / "text_encoder" / "config.json"),
         WordTokenizer::from_file(dir / "tokenizer" / "vocab.json"),
         sampling::FlowMatchSchedulerConfig::from_json_file(dir / "scheduler" / "scheduler_config.json"),
@@ -162,23 +164,28 @@ std::unique_ptr<ShapesPipeline> ShapesPipeline::load(const fs::path& dir, torch:
 
 void ShapesPipeline::save(const fs::path& dir) const {
   const auto& tc = transformer_->config();
-  io::write_text_atomic(
-      dir / "model_index.json",
-      nlohmann::json{{"_class_name", "ShapesPipeline"}, {"resolution", resolution_}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  io::write_text_atomic(dir / "transformer" / "config.json", tc.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  io::write_text_atomic(dir / "model_index.json",
+                        nlohmann::json{{"_class_name", "ShapesPipeline"}, {"resolution", resolution_}}.dump(
+                            2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                            "\n");
+  io::write_text_atomic(dir / "transformer" / "config.json",
+                        tc.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   io::TensorMap weights;
   for (const auto& [name, t] : io::state_dict(*transformer_))
     weights[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "transformer" / "diffusion_pytorch_model.safetensors", weights);
-  io::write_text_atomic(dir / "text_encoder" / "config.json",
-                        text_encoder_->config().to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  io::write_text_atomic(
+      dir / "text_encoder" / "config.json",
+      text_encoder_->config().to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   io::TensorMap text;
   for (const auto& [name, t] : io::state_dict(*text_encoder_))
     text[name] = t.detach().to(torch::kCPU).contiguous();
   io::save_safetensors(dir / "text_encoder" / "model.safetensors", text);
   io::write_text_atomic(
       dir / "tokenizer" / "vocab.json",
-      nlohmann::json{{"words", tokenizer_.words()}, {"max_length", tokenizer_.max_length()}}.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      nlohmann::json{{"words", tokenizer_.words()}, {"max_length", tokenizer_.max_length()}}.dump(
+          1, ' ', false, nlohmann::json::error_handler_t::replace) +
+          "\n");
   const nlohmann::json scheduler{{"_class_name", "FlowMatchEulerDiscreteScheduler"},
                                  {"num_train_timesteps", scheduler_.num_train_timesteps},
                                  {"shift", scheduler_.shift},
@@ -187,7 +194,8 @@ void ShapesPipeline::save(const fs::path& dir) const {
                                  {"max_shift", scheduler_.max_shift},
                                  {"base_image_seq_len", scheduler_.base_image_seq_len},
                                  {"max_image_seq_len", scheduler_.max_image_seq_len}};
-  io::write_text_atomic(dir / "scheduler" / "scheduler_config.json", scheduler.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  io::write_text_atomic(dir / "scheduler" / "scheduler_config.json",
+                        scheduler.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   if (!vae_.is_empty()) vae_->save_pretrained(dir / "vae");
 }
 
@@ -226,4 +234,4 @@ sampling::Schedule ShapesPipeline::schedule(int num_steps) const {
   return sampling::make_schedule(num_steps, scheduler_, 0);
 }
 
-}  // namespace flowgrpo::models
+}  // namespace flowgrpo::shapes

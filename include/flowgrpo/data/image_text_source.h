@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace flowgrpo::train {
+namespace flowgrpo::data {
 
 struct ImageTextBatch {
   torch::Tensor images;              ///< [N,3,H,W] uint8 (or float in [0,1])
@@ -23,4 +23,4 @@ class ImageTextSource {
   virtual ImageTextBatch batch(int64_t step, int64_t size) = 0;
 };
 
-}  // namespace flowgrpo::train
+}  // namespace flowgrpo::data

@@ -1,4 +1,4 @@
-#include "flowgrpo/models/word_tokenizer.h"
+#include "flowgrpo/shapes/word_tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace flowgrpo::models {
+namespace flowgrpo::shapes {
 
 WordTokenizer::WordTokenizer(std::vector<std::string> words, int64_t max_length)
     : words_(std::move(words)), max_length_(max_length) {
@@ -57,7 +57,9 @@ WordTokenizer WordTokenizer::from_file(const std::filesystem::path& path) {
 void WordTokenizer::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
   std::ofstream out(dir / "vocab.json");
-  out << nlohmann::json{{"words", words_}, {"max_length", max_length_}}.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  out << nlohmann::json{{"words", words_}, {"max_length", max_length_}}.dump(
+             1, ' ', false, nlohmann::json::error_handler_t::replace)
+      << "\n";
   if (!out) throw std::runtime_error("could not write " + (dir / "vocab.json").string());
 }
 
@@ -90,4 +92,4 @@ torch::Tensor WordTokenizer::eos_positions(const torch::Tensor& ids) const {
   return (ids == eos_id()).to(torch::kLong).argmax(1);
 }
 
-}  // namespace flowgrpo::models
+}  // namespace flowgrpo::shapes

@@ -4,7 +4,7 @@
 /// word-level text encoder, in one of two spaces:
 ///   - pixel: the transformer works on x = 2·image − 1 (three channels, no VAE);
 ///   - latent: as SD3 itself, on (z − shift_factor)·scaling_factor of a frozen
-///     AutoencoderKL (vae/), decoded before the reward.
+///     models::AutoencoderKL (vae/), decoded before the reward.
 /// Stored in a diffusers-style folder:
 ///
 ///     model_index.json                  {"_class_name": "ShapesPipeline", "resolution": 32}
@@ -14,24 +14,24 @@
 ///     text_encoder/model.safetensors
 ///     tokenizer/vocab.json              WordTokenizer
 ///     scheduler/scheduler_config.json   FlowMatchEulerDiscreteScheduler
-///     vae/config.json                   diffusers AutoencoderKL config   (latent models only)
+///     vae/config.json                   diffusers models::AutoencoderKL config   (latent models only)
 ///     vae/diffusion_pytorch_model.safetensors
 ///
 /// Loading is strict everywhere (names, shapes); a folder of another model, or a
 /// VAE whose latents the transformer cannot take, is refused with the reason.
 
 #include "flowgrpo/models/autoencoders/autoencoder_kl.h"
-#include "flowgrpo/models/sd3_transformer.h"
-#include "flowgrpo/models/shapes_text_encoder.h"
-#include "flowgrpo/models/text_to_image_pipeline.h"
-#include "flowgrpo/models/word_tokenizer.h"
+#include "flowgrpo/models/pipelines/text_to_image_pipeline.h"
+#include "flowgrpo/models/transformers/sd3_transformer.h"
+#include "flowgrpo/shapes/shapes_text_encoder.h"
+#include "flowgrpo/shapes/word_tokenizer.h"
 
 #include <filesystem>
 #include <memory>
 
-namespace flowgrpo::models {
+namespace flowgrpo::shapes {
 
-class ShapesPipeline final : public TextToImagePipeline {
+class ShapesPipeline final : public models::TextToImagePipeline {
  public:
   /// A freshly initialised model from component configs (pretraining): random
   /// weights, the sincos positional table, zero-initialised output layers.
@@ -40,9 +40,11 @@ class ShapesPipeline final : public TextToImagePipeline {
   /// @throws std::invalid_argument if the components do not fit together (the
   ///         transformer's in/out_channels and sample_size against the VAE's
   ///         latent_channels and resolution / spatial factor, naming both configs).
-  ShapesPipeline(const SD3TransformerConfig& transformer_config, const ShapesTextEncoderConfig& text_config,
-                 WordTokenizer tokenizer, sampling::FlowMatchSchedulerConfig scheduler, int64_t resolution,
-                 torch::Device device = torch::kCPU, AutoencoderKL vae = AutoencoderKL{nullptr});
+  ShapesPipeline(const models::SD3TransformerConfig& transformer_config,
+                 const ShapesTextEncoderConfig& text_config, WordTokenizer tokenizer,
+                 sampling::FlowMatchSchedulerConfig scheduler, int64_t resolution,
+                 torch::Device device = torch::kCPU,
+                 models::AutoencoderKL vae = models::AutoencoderKL{nullptr});
 
   /// Loads a saved pipeline folder (see the file comment).
   /// @throws std::invalid_argument naming the folder / file and the problem.
@@ -80,22 +82,22 @@ class ShapesPipeline final : public TextToImagePipeline {
   /// Whether the transformer works on VAE latents.
   bool is_latent() const { return !vae_.is_empty(); }
   /// The frozen VAE; null for a pixel model.
-  AutoencoderKL vae() const { return vae_; }
+  models::AutoencoderKL vae() const { return vae_; }
 
-  SD3Transformer& transformer() { return transformer_; }
+  models::SD3Transformer& transformer() { return transformer_; }
   ShapesTextEncoder& text_encoder() { return text_encoder_; }
   const WordTokenizer& tokenizer() const { return tokenizer_; }
   int64_t resolution() const { return resolution_; }
 
  private:
-  SD3Transformer transformer_{nullptr};
-  AutoencoderKL vae_{nullptr};
+  models::SD3Transformer transformer_{nullptr};
+  models::AutoencoderKL vae_{nullptr};
   ShapesTextEncoder text_encoder_{nullptr};
   WordTokenizer tokenizer_;
   sampling::FlowMatchSchedulerConfig scheduler_;
   int64_t resolution_;
   torch::Device device_;
-  std::unique_ptr<SD3VelocityModel> velocity_;
+  std::unique_ptr<models::SD3VelocityModel> velocity_;
 };
 
-}  // namespace flowgrpo::models
+}  // namespace flowgrpo::shapes

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace flowgrpo::models {
+namespace flowgrpo::shapes {
 
 class WordTokenizer {
  public:
@@ -54,4 +54,4 @@ class WordTokenizer {
   int64_t max_length_;
 };
 
-}  // namespace flowgrpo::models
+}  // namespace flowgrpo::shapes
