@@ -15,7 +15,8 @@
 // the reference's SDE at the first step only with a shared initial latent per group
 // (Flow-GRPO-Fast, window of 1): as clean per image as the full SDE for this reward
 // and a third of its cost. With the shipped configs/shapes.yaml settings (32-image
-// steps) a few epochs do not move it (docs/shapes.md).
+// steps) a few epochs do not move it (docs/shapes.md). The two runs go side by side,
+// one LibTorch thread each (about 2 minutes on 2 cores).
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +24,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 
 namespace ft = flowgrpo::testing;
 
@@ -30,20 +32,22 @@ namespace {
 
 constexpr int kEpochs = 12;
 
-// The raw (unweighted) brightness of each epoch's rollouts.
-std::vector<double> brightness_per_epoch(double sign, const std::filesystem::path& out) {
-  const std::string source = FLOWGRPO_SOURCE_DIR;
+// The training command of one run (one LibTorch thread: the two runs go side by side).
+std::string train_command(double sign, const std::filesystem::path& out) {
   char weight[32];
   std::snprintf(weight, sizeof weight, "%+.1f", sign);
-  const auto r = ft::run_command(
-      "cd " + source + " && " + (ft::binary_dir() / "apps" / "flowgrpo-train").string() +
-      " --config configs/shapes.yaml --output-dir " + out.string() +
-      " --set reward.shapes=0 --set reward.brightness=" + weight +
-      " --set sample.sde_window_size=1 --set sample.sde_window_range=[0,1] --set sample.same_latent=true"
-      " --set sample.num_batches_per_epoch=16 --set train.gradient_accumulation_steps=16"
-      " --set train.learning_rate=1e-3 --set train.num_epochs=" +
-      std::to_string(kEpochs) + " --set train.eval_freq=0 --set train.save_freq=0");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return (ft::binary_dir() / "apps" / "flowgrpo-train").string() +
+         " --config configs/shapes.yaml --threads 1 --output-dir " + out.string() +
+         " --set reward.shapes=0 --set reward.brightness=" + weight +
+         " --set sample.sde_window_size=1 --set sample.sde_window_range=[0,1] --set sample.same_latent=true"
+         " --set sample.num_batches_per_epoch=16 --set train.gradient_accumulation_steps=16"
+         " --set train.learning_rate=1e-3 --set train.num_epochs=" +
+         std::to_string(kEpochs) + " --set train.eval_freq=0 --set train.save_freq=0 > " +
+         (out / "log.txt").string() + " 2>&1";
+}
+
+// The raw (unweighted) brightness of each epoch's rollouts.
+std::vector<double> brightness_per_epoch(const std::filesystem::path& out) {
   std::vector<double> rewards;
   std::ifstream in(out / "metrics.jsonl");
   for (std::string line; std::getline(in, line);) {
@@ -56,11 +60,20 @@ std::vector<double> brightness_per_epoch(double sign, const std::filesystem::pat
 
 }  // namespace
 
-// DISABLED_ until a run of this binary confirms the margins measured by hand (docs/shapes.md, "Controls").
-TEST(ShapesRewardControl, DISABLED_ARewardAndItsNegationMoveThePolicyOppositeWays) {
+TEST(ShapesRewardControl, ARewardAndItsNegationMoveThePolicyOppositeWays) {
   ft::TempDir up_dir, down_dir;
-  const auto up = brightness_per_epoch(+1.0, up_dir.path());
-  const auto down = brightness_per_epoch(-1.0, down_dir.path());
+  // Both runs at once, one thread each; the exit status is non-zero if either failed.
+  const auto r = ft::run_command("cd " + std::string(FLOWGRPO_SOURCE_DIR) + " && { " +
+                                 train_command(+1.0, up_dir.path()) + " & p1=$!; " +
+                                 train_command(-1.0, down_dir.path()) +
+                                 " & p2=$!; wait $p1; r1=$?; wait $p2; r2=$?; exit $((r1 | r2)); }");
+  for (const auto* d : {&up_dir, &down_dir}) {
+    std::ifstream log(*d / "log.txt");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(r.exit_code, 0) << text;
+  }
+  const auto up = brightness_per_epoch(up_dir.path());
+  const auto down = brightness_per_epoch(down_dir.path());
   ASSERT_EQ(up.size(), static_cast<size_t>(kEpochs));
   ASSERT_EQ(down.size(), static_cast<size_t>(kEpochs));
   EXPECT_NEAR(up[0], down[0], 1e-9) << "epoch 0 samples the same base policy in both runs";
@@ -74,7 +87,8 @@ TEST(ShapesRewardControl, DISABLED_ARewardAndItsNegationMoveThePolicyOppositeWay
   const double final_d = (d[kEpochs - 1] + d[kEpochs - 2] + d[kEpochs - 3]) / 3;
   std::printf("  paired brightness difference (+1 run − −1 run) by epoch:");
   for (double x : d) std::printf(" %+.4f", x);
-  std::printf("\n  last three epochs %+.4f; an undirected walk of these steps: ±%.4f\n", final_d, random_walk);
+  std::printf("\n  last three epochs %+.4f; an undirected walk of these steps: ±%.4f\n", final_d,
+              random_walk);
   for (int e = kEpochs / 2; e < kEpochs; ++e) EXPECT_GT(d[e], 0.0) << "epoch " << e;
   EXPECT_GT(final_d, 2.0 * random_walk);
 }
