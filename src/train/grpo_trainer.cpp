@@ -59,6 +59,10 @@ models::LoRAConfig lora_config_from(const config::Config& c) {
   l.init = c.model.lora.init == config::LoraInit::kGaussian ? models::LoRAInit::kGaussian
                                                             : models::LoRAInit::kKaiming;
   l.base_model_name_or_path = c.model.pretrained;
+  // model.autocast: trainable weights stay float32 whatever the frozen transformer's
+  // dtype (accelerate's mixed precision, which the reference trains with); the adapter
+  // casts its input to float32 and its output back, as PEFT does.
+  if (c.model.autocast) l.dtype = torch::kFloat;
   return l;
 }
 
@@ -382,10 +386,10 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
     auto gen = at::detail::createCPUGenerator(stream_seed(
         c.seed, kShuffle,
         {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(inner)}));
-    const auto micro_batches = c.train.group_micro_batches
-                                   ? whole_group_micro_batches(kept.kept_indices, samples.prompt_index,
-                                                               num_batches, gen)
-                                   : shuffled_micro_batches(kept.kept_indices, num_batches, gen);
+    const auto micro_batches =
+        c.train.group_micro_batches
+            ? whole_group_micro_batches(kept.kept_indices, samples.prompt_index, num_batches, gen)
+            : shuffled_micro_batches(kept.kept_indices, num_batches, gen);
     // Each micro-batch's mean loss is weighted by its size relative to the mean size, so
     // every image weighs the same when sizes differ (whole-group micro-batches).
     const double mean_size = static_cast<double>(n_kept) / static_cast<double>(num_batches);
@@ -487,9 +491,10 @@ int64_t GrpoTrainer::run() {
     // replayable from its number. Drop them, so the file holds each epoch once.
     const auto path = in_.output_dir / c.logging.metrics_file;
     if (const auto dropped = io::drop_jsonl_rows_from(path, "epoch", first))
-      log->info("{}: dropped {} row(s) from epoch {} on, written by an earlier run after the state this run "
-                "starts from",
-                path.string(), dropped, first);
+      log->info(
+          "{}: dropped {} row(s) from epoch {} on, written by an earlier run after the state this run "
+          "starts from",
+          path.string(), dropped, first);
     metrics_file.open(path, std::ios::app);
   }
 
@@ -516,7 +521,8 @@ int64_t GrpoTrainer::run() {
     if (in_.comm.is_main()) {
       // The per-optimizer-step rows stay in the epoch's row ("steps"): clipfrac,
       // approx_kl, ratio and loss per step show what an epoch mean hides.
-      metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+      metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+                   << std::flush;
       log_epoch(metrics);
     }
   }
@@ -524,7 +530,9 @@ int64_t GrpoTrainer::run() {
   if (evaluating && epoch_ > first) {
     nlohmann::json metrics{{"epoch", epoch_}, {"global_step", global_step_}, {"final", true}};
     run_evaluation(metrics);
-    if (in_.comm.is_main()) metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+    if (in_.comm.is_main())
+      metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+                   << std::flush;
   }
   save_checkpoint();
   return epoch_ - first;
@@ -632,7 +640,8 @@ fs::path GrpoTrainer::save_checkpoint() {
                                {"backward_count", backward_count_},
                                {"prompt_history", std::vector<int64_t>(history.begin(), history.end())},
                                {"model", model_identity()}};
-    io::write_text_atomic(tmp / "training_state" / "trainer_state.json", state.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    io::write_text_atomic(tmp / "training_state" / "trainer_state.json",
+                          state.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     fs::rename(tmp, final_dir);
     repoint_latest(name);
     log::get("train")->info("saved checkpoint {}", final_dir.string());

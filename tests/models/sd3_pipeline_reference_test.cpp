@@ -91,6 +91,12 @@ TEST(SD3PipelineReference, EncodesPromptsAndDecodesAsDiffusers) {
       ft::all_close(negative.encoder_hidden_states, c.io.at("output.negative_prompt_embeds"), kAtol, kRtol));
   EXPECT_TRUE(ft::all_close(negative.pooled_projections, c.io.at("output.negative_pooled_prompt_embeds"),
                             kAtol, kRtol));
+  // diffusers' clip_skip: the CLIP states one layer further from the output.
+  auto skip_options = options_for(c);
+  skip_options.text.clip_skip = 1;
+  auto skipped = fm::SD3Pipeline::from_pretrained(c.model(), skip_options);
+  EXPECT_TRUE(ft::all_close(skipped->encode_prompts({prompts[0], prompts[1]}).encoder_hidden_states,
+                            c.io.at("output.prompt_embeds_clip_skip1"), kAtol, kRtol));
   const auto image = p->decode(c.io.at("input.latents"));
   EXPECT_TRUE(ft::all_close(image, c.io.at("output.image01"), kAtol, kRtol));
   EXPECT_EQ(p->latent_shape(), (std::vector<int64_t>{16, 16, 16}));

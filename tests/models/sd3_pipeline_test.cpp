@@ -82,6 +82,27 @@ TEST(SD3Pipeline, AssemblesPromptsAsTheReferencePipeline) {
   EXPECT_EQ(p->decode(torch::zeros({1, 16, 16, 16})).sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
 }
 
+TEST(SD3Pipeline, LoadsInTheDtypeAskedFor) {
+  ft::TempDir dir;
+  ft::write_sd3_tiny_folder(dir.path());
+  auto o = tiny_options();
+  o.load.dtype = torch::kBFloat16;
+  auto p = fm::SD3Pipeline::from_pretrained(dir.path(), o);
+  EXPECT_EQ(p->transformer()->dtype(), torch::kBFloat16);
+  EXPECT_EQ(p->prompt_encoder()->clip_l()->dtype(), torch::kBFloat16);
+  EXPECT_EQ(p->prompt_encoder()->t5()->dtype(), torch::kBFloat16);
+  EXPECT_EQ(p->vae()->dtype(), torch::kFloat) << "the VAE stays float32, as flow_grpo keeps it";
+  torch::NoGradGuard no_grad;
+  const auto c = p->encode_prompts(kFixturePrompts);
+  EXPECT_EQ(c.encoder_hidden_states.scalar_type(), torch::kBFloat16);
+  // bf16 keeps about 3 significant digits, which the tiny T5's unscaled attention
+  // (scores up to 20) amplifies in places: the mean error is the bound (the T5 tests' 6%).
+  const auto f = assembly_fixture();
+  const auto& ref = f.at("output.prompt_embeds");
+  const double mean_error = (c.encoder_hidden_states.to(torch::kFloat) - ref).abs().mean().item<double>();
+  EXPECT_LT(mean_error / ref.abs().mean().item<double>(), 0.06);
+}
+
 TEST(SD3Pipeline, PromptCacheIsBuiltOnceReusedAndRefusedWhenStale) {
   ft::TempDir dir;
   ft::write_sd3_tiny_folder(dir.path());
@@ -97,8 +118,7 @@ TEST(SD3Pipeline, PromptCacheIsBuiltOnceReusedAndRefusedWhenStale) {
   EXPECT_TRUE(
       ft::all_close(c.encoder_hidden_states[1], f.at("output.negative_prompt_embeds")[0], kAtol, kRtol));
   const auto stamp = fs::last_write_time(o.prompt_cache);
-  // A second load reuses the file untouched; the encoders are not loaded (a broken
-  // encoder folder does not matter as long as its files hash the same).
+  // A second load reuses the file untouched and loads no encoder.
   auto q = fm::SD3Pipeline::from_pretrained(dir.path(), o);
   EXPECT_EQ(fs::last_write_time(o.prompt_cache), stamp);
   EXPECT_TRUE(torch::equal(q->encode_prompts({kFixturePrompts[0]}).encoder_hidden_states,

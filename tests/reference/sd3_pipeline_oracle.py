@@ -20,6 +20,8 @@ weights, and writes:
                             path input.latents -> output.image01
                             (vae.decode(latents / scaling + shift), image processor
                             post-processing to [0, 1] as output_type="pt")
+                            output.prompt_embeds_clip_skip1: the first two prompts
+                            with clip_skip=1 (CLIP hidden_states[-3])
   OUT_DIR/case.json         the drawn sizes, L, the resolution and the prompts.
 """
 import json
@@ -85,7 +87,8 @@ def main():
         sample_size=16, patch_size=2, in_channels=16, out_channels=16, num_layers=rng.choice([2, 3]),
         attention_head_dim=8, num_attention_heads=heads, joint_attention_dim=d_model,
         caption_projection_dim=8 * heads, pooled_projection_dim=proj_l + proj_g, pos_embed_max_size=12,
-        dual_attention_layers=(0,), qk_norm="rms_norm")
+        # SD3.5 (MMDiT-X: dual attention, qk RMSNorm) or SD3-Medium-1.0 (neither).
+        dual_attention_layers=rng.choice([(0,), ()]), qk_norm=rng.choice(["rms_norm", None]))
     vae = AutoencoderKL(
         in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
         up_block_types=["UpDecoderBlock2D"] * 2, block_out_channels=[8, 16], layers_per_block=1,
@@ -116,6 +119,9 @@ def main():
         pe, npe, pp, npp = pipe.encode_prompt(
             prompt=PROMPTS, prompt_2=None, prompt_3=None, device=torch.device("cpu"), num_images_per_prompt=1,
             do_classifier_free_guidance=True, negative_prompt="", max_sequence_length=length)
+        pe_skip, _, _, _ = pipe.encode_prompt(
+            prompt=PROMPTS[:2], prompt_2=None, prompt_3=None, device=torch.device("cpu"), num_images_per_prompt=1,
+            do_classifier_free_guidance=False, max_sequence_length=length, clip_skip=1)
         latents = torch.randn(2, 16, 16, 16, generator=gen)
         z = latents / vae.config.scaling_factor + vae.config.shift_factor
         image = vae.decode(z).sample
@@ -123,6 +129,7 @@ def main():
     save_file({
         "output.prompt_embeds": pe.contiguous(), "output.negative_prompt_embeds": npe.contiguous(),
         "output.pooled_prompt_embeds": pp.contiguous(), "output.negative_pooled_prompt_embeds": npp.contiguous(),
+        "output.prompt_embeds_clip_skip1": pe_skip.contiguous(),
         "input.latents": latents.contiguous(), "output.image01": image01.contiguous(),
     }, os.path.join(out, "io.safetensors"))
     with open(os.path.join(out, "case.json"), "w") as f:
