@@ -350,7 +350,7 @@ std::shared_ptr<const T5Tokenizer::State> T5Tokenizer::State::load(const std::fi
       throw std::invalid_argument(
           "T5 tokenizer: " + overrides_source + ": ids " + std::to_string(it->second.id) + " and " +
           std::to_string(id) + " are both added token " +
-          json(token.content).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          nlohmann::json(token.content).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
 
