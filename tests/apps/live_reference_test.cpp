@@ -17,9 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <fstream>
-#include <random>
 
 namespace ft = flowgrpo::testing;
 namespace fio = flowgrpo::io;
@@ -35,17 +33,7 @@ std::string train() {
 }
 
 std::string oracle() {
-  return ft::python() + " -W ignore " +
-         (fs::path(FLOWGRPO_SOURCE_DIR) / "tests/reference/reference_oracle.py").string();
-}
-
-/// The base seed of this run: FLOWGRPO_REFERENCE_SEED, or drawn afresh.
-uint64_t base_seed() {
-  static const uint64_t seed = [] {
-    if (const char* s = std::getenv("FLOWGRPO_REFERENCE_SEED")) return static_cast<uint64_t>(std::stoull(s));
-    return static_cast<uint64_t>(std::random_device{}() % 1000000);
-  }();
-  return seed;
+  return ft::reference_oracle("reference_oracle.py");
 }
 
 void run_ok(const std::string& command) {
@@ -69,8 +57,8 @@ class LiveReference : public ::testing::Test {
 
 TEST_F(LiveReference, RandomSD3TransformersMatchDiffusers) {
   for (uint64_t k = 0; k < 6; ++k) {
-    const uint64_t seed = base_seed() + k;
-    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " +
+    const uint64_t seed = ft::reference_seed() + k;
+    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(ft::reference_seed()) + " case seed " +
                  std::to_string(seed));
     ft::TempDir dir;
     ASSERT_NO_FATAL_FAILURE(
@@ -89,8 +77,8 @@ TEST_F(LiveReference, RandomSD3TransformersMatchDiffusers) {
 
 TEST_F(LiveReference, RandomSchedulesMatchDiffusersBitExactly) {
   for (uint64_t k = 0; k < 8; ++k) {
-    const uint64_t seed = base_seed() + k;
-    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " +
+    const uint64_t seed = ft::reference_seed() + k;
+    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(ft::reference_seed()) + " case seed " +
                  std::to_string(seed));
     ft::TempDir dir;
     ASSERT_NO_FATAL_FAILURE(
@@ -111,7 +99,7 @@ TEST_F(LiveReference, RandomSchedulesMatchDiffusersBitExactly) {
 
 TEST_F(LiveReference, RandomSdeAndCpsStepsMatchFlowGrpo) {
   ft::TempDir dir;
-  const uint64_t seed = base_seed();
+  const uint64_t seed = ft::reference_seed();
   SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(seed));
   ASSERT_NO_FATAL_FAILURE(
       run_ok(oracle() + " sde-steps " + std::to_string(seed) + " " + dir.path().string()));
@@ -153,8 +141,8 @@ TEST_F(LiveReference, RandomSdeAndCpsStepsMatchFlowGrpo) {
 
 TEST_F(LiveReference, PeftAdapterLoadsIntoFlowgrpo) {
   for (uint64_t k = 0; k < 3; ++k) {
-    const uint64_t seed = base_seed() + 100 + k;
-    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(base_seed()) + " case seed " +
+    const uint64_t seed = ft::reference_seed() + 100 + k;
+    SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(ft::reference_seed()) + " case seed " +
                  std::to_string(seed));
     ft::TempDir dir;
     const auto s = std::to_string(seed);
@@ -200,7 +188,7 @@ TEST_F(LiveReference, AdapterWrittenByFlowgrpoTrainLoadsWithPeft) {
   // Inputs in the ShapesEval model's shapes: its transformer config and text encoder width.
   std::ifstream cfg_in(model / "transformer" / "config.json");
   const auto cfg = nlohmann::json::parse(cfg_in);
-  auto gen = at::detail::createCPUGenerator(base_seed());
+  auto gen = at::detail::createCPUGenerator(ft::reference_seed());
   const int64_t size = cfg["sample_size"].get<int64_t>();
   fio::save_safetensors(
       dir / "in.safetensors",

@@ -7,6 +7,7 @@
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/state_dict.h"
 #include "flowgrpo/io/weight_source.h"
+#include "support/model_folder.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +15,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 namespace {
 
@@ -44,16 +44,13 @@ void report(const char* what, const torch::Tensor& actual, const torch::Tensor& 
 }
 
 json tiny_config_json() {
-  std::ifstream in(ft::data_path("vae_tiny/config.json"));
-  return json::parse(in);
+  return ft::read_json(ft::data_path("vae_tiny/config.json"));
 }
 
 /// A component folder in `dir` with the tiny config and `weights`.
 void write_component(const fs::path& dir, const io::TensorMap& weights,
                      const json& config = tiny_config_json()) {
-  fs::create_directories(dir);
-  std::ofstream(dir / "config.json") << config.dump(2);
-  io::save_safetensors(dir / "diffusion_pytorch_model.safetensors", weights);
+  ft::write_component_folder(dir, weights, config, ft::kDiffusersWeights);
 }
 
 io::TensorMap tiny_weights() {
@@ -213,14 +210,7 @@ TEST(AutoencoderKL, Bf16WithinTolerance) {
 TEST(AutoencoderKL, ParameterNamesEqualFileKeys) {
   AutoencoderKL vae(AutoencoderKLConfig::from_file(ft::data_path("vae_tiny/config.json")));
   const auto file = io::SafetensorsFile::open(ft::data_path("vae_tiny/diffusion_pytorch_model.safetensors"));
-  std::vector<std::string> names;
-  for (const auto& [k, v] : io::state_dict(*vae)) {
-    names.push_back(k);
-    if (file.contains(k)) {
-      EXPECT_EQ(v.sizes(), c10::IntArrayRef(file.info(k).shape)) << k;
-    }
-  }
-  EXPECT_EQ(names, file.names());
+  ft::expect_tensors_match_file(*vae, file);
 }
 
 TEST(AutoencoderKL, SD3PresetHasTheReferenceParameterCount) {
@@ -266,15 +256,7 @@ TEST(AutoencoderKL, LoadsPipelineFolderComponentFolderAndFile) {
   for (const auto& [k, v] : tiny_weights()) (k.rfind("encoder.", 0) == 0 ? first : second)[k] = v;
   fs::create_directories(dir / "sharded");
   fs::copy_file(ft::data_path("vae_tiny/config.json"), dir / "sharded" / "config.json");
-  io::save_safetensors(dir / "sharded" / "diffusion_pytorch_model-00001-of-00002.safetensors", first);
-  io::save_safetensors(dir / "sharded" / "diffusion_pytorch_model-00002-of-00002.safetensors", second);
-  json index;
-  index["metadata"] = json::object();
-  for (const auto& [k, v] : first)
-    index["weight_map"][k] = "diffusion_pytorch_model-00001-of-00002.safetensors";
-  for (const auto& [k, v] : second)
-    index["weight_map"][k] = "diffusion_pytorch_model-00002-of-00002.safetensors";
-  std::ofstream(dir / "sharded" / "diffusion_pytorch_model.safetensors.index.json") << index.dump();
+  ft::write_sharded_weights(dir / "sharded", {first, second}, ft::kDiffusersWeights);
   auto sharded = AutoencoderKL::from_pretrained(dir / "sharded");
   EXPECT_TRUE(ft::all_close(sharded->decode(t.at("input.z")), t.at("output.decoded"), kFp32Tol));
   ft::expect_invalid_argument([&] { AutoencoderKL::from_pretrained(dir / "nothing"); }, {"does not exist"});
@@ -367,7 +349,7 @@ TEST(AutoencoderKL, InputShapeErrors) {
 // ---------------------------------------------------------------------------
 
 void expect_config_rejected(const json& j, const std::vector<std::string>& needles) {
-  ft::expect_invalid_argument([&] { AutoencoderKLConfig::from_json(j, "vae/config.json"); }, needles);
+  ft::expect_config_rejected<AutoencoderKLConfig>(j, "vae/config.json", needles);
 }
 
 TEST(AutoencoderKLConfig, ParsesTheFixture) {

@@ -16,10 +16,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
-#include <fstream>
-#include <random>
-
 namespace {
 namespace clip_text_model_reference_test {
 
@@ -31,29 +27,12 @@ using flowgrpo::models::CLIPTextModelWithProjection;
 constexpr double kClipReferenceAtol = 1e-4;
 constexpr double kClipReferenceRtol = 1e-4;
 
-/// The seed of this run: FLOWGRPO_REFERENCE_SEED, or drawn afresh.
-uint64_t clip_reference_seed() {
-  static const uint64_t seed = [] {
-    if (const char* s = std::getenv("FLOWGRPO_REFERENCE_SEED")) return static_cast<uint64_t>(std::stoull(s));
-    return static_cast<uint64_t>(std::random_device{}() % 1000000);
-  }();
-  return seed;
-}
-
-std::string clip_oracle() {
-  return ft::python() + " -W ignore " +
-         (fs::path(FLOWGRPO_SOURCE_DIR) / "tests/reference/clip_oracle.py").string();
-}
-
 TEST(CLIPTextModelReference, RandomEncodersMatchTransformers) {
   FLOWGRPO_REQUIRE_PYTHON("torch transformers safetensors");
-  const uint64_t seed = clip_reference_seed();
+  const uint64_t seed = ft::reference_seed();
   SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(seed));
   ft::TempDir dir;
-  const auto r = ft::run_command(clip_oracle() + " " + std::to_string(seed) + " " + dir.path().string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(dir / "cases.json");
-  const auto cases = nlohmann::json::parse(in)["cases"];
+  const auto cases = ft::run_coverage_oracle("clip_oracle.py", seed, dir.path());
   ASSERT_EQ(cases.size(), 6u);
   torch::NoGradGuard no_grad;
   double worst = 0.0, worst_abs = 0.0;

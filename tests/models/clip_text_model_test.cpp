@@ -10,6 +10,7 @@
 #include "flowgrpo/io/state_dict.h"
 #include "flowgrpo/io/weight_source.h"
 #include "flowgrpo/models/text_encoders/clip_mlp.h"
+#include "support/model_folder.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -18,7 +19,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -62,19 +62,11 @@ const io::TensorMap& fixture_io(const std::string& name) {
 }
 
 json fixture_config_json(const std::string& name) {
-  std::ifstream in(ft::data_path(fixture_dir(name) + "/config.json"));
-  return json::parse(in);
+  return ft::read_json(ft::data_path(fixture_dir(name) + "/config.json"));
 }
 
 io::TensorMap fixture_weights(const std::string& name) {
   return io::load_safetensors(ft::data_path(fixture_dir(name) + "/model.safetensors"));
-}
-
-/// A component folder in `dir` with `config` and `weights`.
-void write_component(const fs::path& dir, const io::TensorMap& weights, const json& config) {
-  fs::create_directories(dir);
-  std::ofstream(dir / "config.json") << config.dump(2);
-  io::save_safetensors(dir / "model.safetensors", weights);
 }
 
 /// Compares at fp32 tolerance and returns the max abs error.
@@ -175,14 +167,7 @@ TEST(CLIPTextModel, ParameterNamesEqualFileKeys) {
     CLIPTextModelWithProjection model(
         CLIPTextConfig::from_file(ft::data_path(fixture_dir(name) + "/config.json")));
     const auto file = io::SafetensorsFile::open(ft::data_path(fixture_dir(name) + "/model.safetensors"));
-    std::vector<std::string> names;
-    for (const auto& [k, v] : io::state_dict(*model)) {
-      names.push_back(k);
-      if (file.contains(k)) {
-        EXPECT_EQ(v.sizes(), c10::IntArrayRef(file.info(k).shape)) << k;
-      }
-    }
-    EXPECT_EQ(names, file.names());
+    ft::expect_tensors_match_file(*model, file);
     EXPECT_EQ(model->config().num_parameters(), [&] {
       int64_t n = 0;
       for (const auto& p : model->parameters()) n += p.numel();
@@ -289,7 +274,7 @@ TEST(CLIPTextModel, PoolingRules) {
     ft::TempDir dir;
     auto config = fixture_config_json("clip_l_tiny");
     config["eos_token_id"] = eos;
-    write_component(dir.path(), fixture_weights("clip_l_tiny"), config);
+    ft::write_component_folder(dir.path(), fixture_weights("clip_l_tiny"), config);
     auto model = CLIPTextModelWithProjection::from_pretrained(dir.path());
     EXPECT_FALSE(model->config().legacy_pooling());
     const auto out = model->forward(t.at("input.input_ids"));
@@ -328,13 +313,7 @@ TEST(CLIPTextModel, LoadsComponentFolderFileAndShards) {
     (k.find("embeddings.") != std::string::npos ? first : second)[k] = v;
   fs::create_directories(dir / "sharded");
   fs::copy_file(ft::data_path("text/clip_g_tiny/config.json"), dir / "sharded" / "config.json");
-  io::save_safetensors(dir / "sharded" / "model-00001-of-00002.safetensors", first);
-  io::save_safetensors(dir / "sharded" / "model-00002-of-00002.safetensors", second);
-  json index;
-  index["metadata"] = json::object();
-  for (const auto& [k, v] : first) index["weight_map"][k] = "model-00001-of-00002.safetensors";
-  for (const auto& [k, v] : second) index["weight_map"][k] = "model-00002-of-00002.safetensors";
-  std::ofstream(dir / "sharded" / "model.safetensors.index.json") << index.dump();
+  ft::write_sharded_weights(dir / "sharded", {first, second});
   auto sharded = CLIPTextModelWithProjection::from_pretrained(dir / "sharded");
   EXPECT_TRUE(ft::all_close(sharded->forward(t.at("input.input_ids")).text_embeds, t.at("output.text_embeds"),
                             kFp32Atol, kFp32Rtol));
@@ -352,7 +331,7 @@ TEST(CLIPTextModel, StrictLoadingReportsEveryProblemAtOnce) {
   weights["text_model.encoder.layers.3.mlp.fc1.weight"] = torch::zeros({128, 32});  // unexpected (3 layers)
   weights["text_projection.bias"] = torch::zeros({24});                             // unexpected (no bias)
   weights["text_projection.weight"] = torch::zeros({32, 32});                       // mis-shaped ([24,32])
-  write_component(dir.path(), weights, fixture_config_json("clip_l_tiny"));
+  ft::write_component_folder(dir.path(), weights, fixture_config_json("clip_l_tiny"));
   ft::expect_invalid_argument([&] { CLIPTextModelWithProjection::from_pretrained(dir.path()); },
                               {"loading CLIPTextModelWithProjection", "4 problems", "missing in file",
                                "text_model.encoder.layers.1.self_attn.v_proj.bias", "unexpected in file",
@@ -367,7 +346,7 @@ TEST(CLIPTextModel, IgnoresOnlyTheLegacyPositionIdsBuffer) {
     ft::TempDir dir;
     auto weights = fixture_weights("clip_l_tiny");
     weights["text_model.embeddings.position_ids"] = torch::arange(77, torch::kLong).unsqueeze(0);
-    write_component(dir.path(), weights, fixture_config_json("clip_l_tiny"));
+    ft::write_component_folder(dir.path(), weights, fixture_config_json("clip_l_tiny"));
     auto model = CLIPTextModelWithProjection::from_pretrained(dir.path());
     EXPECT_TRUE(ft::all_close(model->forward(t.at("input.input_ids")).text_embeds, t.at("output.text_embeds"),
                               kFp32Atol, kFp32Rtol));
@@ -379,7 +358,7 @@ TEST(CLIPTextModel, IgnoresOnlyTheLegacyPositionIdsBuffer) {
     weights["text_model.embeddings.position_ids"] = torch::arange(77, torch::kLong).unsqueeze(0);
     weights["embeddings.position_ids"] = torch::arange(77, torch::kLong).unsqueeze(0);
     weights["logit_scale"] = torch::zeros({});
-    write_component(dir.path(), weights, fixture_config_json("clip_l_tiny"));
+    ft::write_component_folder(dir.path(), weights, fixture_config_json("clip_l_tiny"));
     const auto message =
         ft::expect_invalid_argument([&] { CLIPTextModelWithProjection::from_pretrained(dir.path()); },
                                     {"2 problems", "embeddings.position_ids", "logit_scale"});
@@ -391,13 +370,13 @@ TEST(CLIPTextModel, BadConfigInAFolderNamesFileAndKey) {
   ft::TempDir dir;
   auto config = fixture_config_json("clip_g_tiny");
   config["num_attention_heads"] = 3;
-  write_component(dir.path(), fixture_weights("clip_g_tiny"), config);
+  ft::write_component_folder(dir.path(), fixture_weights("clip_g_tiny"), config);
   ft::expect_invalid_argument([&] { CLIPTextModelWithProjection::from_pretrained(dir.path()); },
                               {(dir.path() / "config.json").string(), "\"num_attention_heads\"",
                                "divisor of hidden_size = 40", "found 3"});
   config = fixture_config_json("clip_g_tiny");
   config["hidden_size"] = 48;  // a valid config that does not fit the weights
-  write_component(dir.path(), fixture_weights("clip_g_tiny"), config);
+  ft::write_component_folder(dir.path(), fixture_weights("clip_g_tiny"), config);
   ft::expect_invalid_argument(
       [&] { CLIPTextModelWithProjection::from_pretrained(dir.path()); },
       {"35 problems", "shape mismatch",
@@ -411,8 +390,7 @@ TEST(CLIPTextModel, SavePretrainedRoundTrips) {
   ft::TempDir dir;
   model->save_pretrained(dir / "text_encoder_2");
   EXPECT_EQ(CLIPTextConfig::from_file(dir / "text_encoder_2" / "config.json"), model->config());
-  std::ifstream in(dir / "text_encoder_2" / "config.json");
-  const auto written = json::parse(in);
+  const auto written = ft::read_json(dir / "text_encoder_2" / "config.json");
   EXPECT_EQ(written.at("torch_dtype"), "float32");
   EXPECT_EQ(written.at("architectures"), json::array({"CLIPTextModelWithProjection"}));
   EXPECT_EQ(written.at("model_type"), "clip_text_model");
@@ -429,8 +407,7 @@ TEST(CLIPTextModel, SavePretrainedRoundTrips) {
       ->save_pretrained(dir / "bf16");
   const auto bf16_file = io::SafetensorsFile::open(dir / "bf16" / "model.safetensors");
   for (const auto& name : bf16_file.names()) EXPECT_EQ(bf16_file.info(name).dtype, io::DType::kBF16) << name;
-  std::ifstream in_bf16(dir / "bf16" / "config.json");
-  EXPECT_EQ(json::parse(in_bf16).at("torch_dtype"), "bfloat16");
+  EXPECT_EQ(ft::read_json(dir / "bf16" / "config.json").at("torch_dtype"), "bfloat16");
 }
 
 TEST(CLIPTextModel, RejectsBadInputIds) {
@@ -482,10 +459,6 @@ TEST(CLIPTextModel, RejectsBadInputIds) {
 // ---------------------------------------------------------------------------
 // Config
 // ---------------------------------------------------------------------------
-
-void expect_config_rejected(const json& j, const std::vector<std::string>& needles) {
-  ft::expect_invalid_argument([&] { CLIPTextConfig::from_json(j, "text_encoder/config.json"); }, needles);
-}
 
 TEST(CLIPTextConfig, ParsesTheFixtures) {
   const auto l = CLIPTextConfig::from_file(ft::data_path("text/clip_l_tiny/config.json"));
@@ -593,9 +566,7 @@ TEST(CLIPTextConfig, RejectsWrongKeysTypesAndValues) {
     auto j = fixture_config_json("clip_l_tiny");
     j.update(patch);
     SCOPED_TRACE(patch.dump());
-    auto with_file = needles;
-    with_file.push_back("text_encoder/config.json");
-    expect_config_rejected(j, with_file);
+    ft::expect_config_rejected<CLIPTextConfig>(j, "text_encoder/config.json", needles);
   }
   ft::expect_invalid_argument([] { CLIPTextConfig::from_json(json::array()); }, {"JSON object"});
   ft::TempDir dir;

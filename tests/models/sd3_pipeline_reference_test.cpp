@@ -16,9 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <fstream>
-#include <random>
 
 namespace {
 
@@ -28,14 +26,6 @@ namespace fm = flowgrpo::models;
 
 constexpr double kAtol = 1e-4;
 constexpr double kRtol = 1e-4;
-
-uint64_t reference_seed() {
-  static const uint64_t seed = [] {
-    if (const char* s = std::getenv("FLOWGRPO_REFERENCE_SEED")) return static_cast<uint64_t>(std::stoull(s));
-    return static_cast<uint64_t>(std::random_device{}() % 1000000);
-  }();
-  return seed;
-}
 
 struct OracleCase {
   ft::TempDir dir;
@@ -48,10 +38,8 @@ struct OracleCase {
 const OracleCase& oracle_case() {
   static OracleCase* c = [] {
     auto* c = new OracleCase();
-    const auto r =
-        ft::run_command(ft::python() + " -W ignore " +
-                        (fs::path(FLOWGRPO_SOURCE_DIR) / "tests/reference/sd3_pipeline_oracle.py").string() +
-                        " " + std::to_string(reference_seed()) + " " + c->dir.path().string());
+    const auto r = ft::run_command(ft::reference_oracle("sd3_pipeline_oracle.py") + " " +
+                                   std::to_string(ft::reference_seed()) + " " + c->dir.path().string());
     if (r.exit_code != 0) throw std::runtime_error("sd3_pipeline_oracle.py failed:\n" + r.output);
     std::ifstream in(c->dir / "case.json");
     c->info = nlohmann::json::parse(in);
@@ -75,7 +63,7 @@ std::vector<std::string> prompts_of(const OracleCase& c) {
 
 TEST(SD3PipelineReference, EncodesPromptsAndDecodesAsDiffusers) {
   FLOWGRPO_REQUIRE_PYTHON("torch diffusers transformers sentencepiece safetensors");
-  SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(reference_seed()));
+  SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(ft::reference_seed()));
   const auto& c = oracle_case();
   SCOPED_TRACE("T5 prepend_scheme " + c.info.value("t5_prepend_scheme", std::string("?")));
   auto p = fm::SD3Pipeline::from_pretrained(c.model(), options_for(c));
@@ -108,7 +96,7 @@ TEST(SD3PipelineReference, EncodesPromptsAndDecodesAsDiffusers) {
 
 TEST(SD3PipelineReference, PromptCacheEqualsTheEncodersAndRefusesOtherOptions) {
   FLOWGRPO_REQUIRE_PYTHON("torch diffusers transformers sentencepiece safetensors");
-  SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(reference_seed()));
+  SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(ft::reference_seed()));
   const auto& c = oracle_case();
   const auto prompts = prompts_of(c);
   ft::TempDir dir;

@@ -20,9 +20,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <random>
 
 namespace {
 
@@ -41,29 +38,12 @@ constexpr double kT5ReferenceRtol = 1e-4;
 // max |x − ref| / (1 + max |ref|), leaves room for another LibTorch's kernels.
 constexpr double kT5ReferenceHalfTol = 1e-2;
 
-/// The seed of this run: FLOWGRPO_REFERENCE_SEED, or drawn afresh.
-uint64_t t5_reference_seed() {
-  static const uint64_t seed = [] {
-    if (const char* s = std::getenv("FLOWGRPO_REFERENCE_SEED")) return static_cast<uint64_t>(std::stoull(s));
-    return static_cast<uint64_t>(std::random_device{}() % 1000000);
-  }();
-  return seed;
-}
-
-std::string t5_oracle() {
-  return ft::python() + " -W ignore " +
-         (fs::path(FLOWGRPO_SOURCE_DIR) / "tests/reference/t5_oracle.py").string();
-}
-
 TEST(T5EncoderModelReference, RandomEncodersMatchTransformers) {
   FLOWGRPO_REQUIRE_PYTHON("torch transformers safetensors");
-  const uint64_t seed = t5_reference_seed();
+  const uint64_t seed = ft::reference_seed();
   SCOPED_TRACE("FLOWGRPO_REFERENCE_SEED=" + std::to_string(seed));
   ft::TempDir dir;
-  const auto r = ft::run_command(t5_oracle() + " " + std::to_string(seed) + " " + dir.path().string());
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(dir / "cases.json");
-  const auto cases = nlohmann::json::parse(in)["cases"];
+  const auto cases = ft::run_coverage_oracle("t5_oracle.py", seed, dir.path());
   ASSERT_EQ(cases.size(), 6u);
   torch::NoGradGuard no_grad;
   double worst = 0.0, worst_abs = 0.0, worst_half[2] = {0.0, 0.0};

@@ -10,6 +10,7 @@
 #include "flowgrpo/io/state_dict.h"
 #include "flowgrpo/models/text_encoders/t5_block.h"
 #include "flowgrpo/models/text_encoders/t5_relative_position.h"
+#include "support/model_folder.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <tuple>
 
@@ -60,16 +60,13 @@ io::TensorMap t5_tiny_weights() {
 }
 
 json t5_tiny_config_json() {
-  std::ifstream in(ft::data_path("text/t5_tiny/config.json"));
-  return json::parse(in);
+  return ft::read_json(ft::data_path("text/t5_tiny/config.json"));
 }
 
 /// A component folder in `dir` with the tiny config and `weights`.
 void t5_write_component(const fs::path& dir, const io::TensorMap& weights,
                         const json& config = t5_tiny_config_json()) {
-  fs::create_directories(dir);
-  std::ofstream(dir / "config.json") << config.dump(2);
-  io::save_safetensors(dir / "model.safetensors", weights);
+  ft::write_component_folder(dir, weights, config);
 }
 
 void t5_report(const char* what, const torch::Tensor& actual, const torch::Tensor& expected) {
@@ -249,14 +246,7 @@ TEST(T5EncoderModel, Fp16ClampAsTransformers) {
 TEST(T5EncoderModel, ParameterNamesEqualFileKeys) {
   T5EncoderModel t5(T5Config::from_file(ft::data_path("text/t5_tiny/config.json")));
   const auto file = io::SafetensorsFile::open(ft::data_path("text/t5_tiny/model.safetensors"));
-  std::vector<std::string> names;
-  for (const auto& [k, v] : io::state_dict(*t5)) {
-    names.push_back(k);
-    if (file.contains(k)) {
-      EXPECT_EQ(v.sizes(), c10::IntArrayRef(file.info(k).shape)) << k;
-    }
-  }
-  EXPECT_EQ(names, file.names());
+  const auto names = ft::expect_tensors_match_file(*t5, file);
   EXPECT_EQ(names.size(), 1u + 3u * 9u + 1u + 1u);  // shared, 3 blocks of 9, the table, final norm
 }
 
@@ -336,13 +326,7 @@ TEST(T5EncoderModel, LoadsComponentFolderWeightsFileAndShards) {
   for (const auto& [k, v] : t5_tiny_weights()) (k.rfind("encoder.block.2.", 0) == 0 ? second : first)[k] = v;
   fs::create_directories(dir / "sharded");
   fs::copy_file(ft::data_path("text/t5_tiny/config.json"), dir / "sharded" / "config.json");
-  io::save_safetensors(dir / "sharded" / "model-00001-of-00002.safetensors", first);
-  io::save_safetensors(dir / "sharded" / "model-00002-of-00002.safetensors", second);
-  json index;
-  index["metadata"] = json::object();
-  for (const auto& [k, v] : first) index["weight_map"][k] = "model-00001-of-00002.safetensors";
-  for (const auto& [k, v] : second) index["weight_map"][k] = "model-00002-of-00002.safetensors";
-  std::ofstream(dir / "sharded" / "model.safetensors.index.json") << index.dump();
+  ft::write_sharded_weights(dir / "sharded", {first, second});
   auto sharded = T5EncoderModel::from_pretrained(dir / "sharded");
   EXPECT_TRUE(ft::all_close(sharded->forward(t.at("input.input_ids")).last_hidden_state,
                             t.at("output.last_hidden_state"), kT5Fp32Atol, kT5Fp32Rtol));
@@ -478,7 +462,7 @@ TEST(T5EncoderModel, InputChecks) {
 // ---------------------------------------------------------------------------
 
 void t5_expect_config_rejected(const json& j, const std::vector<std::string>& needles) {
-  ft::expect_invalid_argument([&] { T5Config::from_json(j, "text_encoder_3/config.json"); }, needles);
+  ft::expect_config_rejected<T5Config>(j, "text_encoder_3/config.json", needles);
 }
 
 TEST(T5Config, ParsesTheFixture) {

@@ -26,14 +26,13 @@ and writes, for case K:
 
 and OUT_DIR/cases.json with each case's config and flags.
 """
-import json
 import math
 import os
-import random
 import sys
 
 import torch
-from safetensors.torch import save_file
+
+from oracle_common import run_coverage, save_io
 
 # (hidden_act, legacy pooling, layers, storage)
 COVERAGE = [
@@ -141,7 +140,7 @@ def make_case(r, gen, case_dir, act, legacy, layers, storage):
                "output.pooler_output": last[torch.arange(batch), eos_index], "output.eos_index": eos_index}
     for k, h in enumerate(out.hidden_states):
         tensors["output.hidden_states.%d" % k] = h
-    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(case_dir, "io.safetensors"))
+    save_io(tensors, case_dir)
     summary = {k: getattr(config, k) for k in (
         "vocab_size", "hidden_size", "intermediate_size", "projection_dim", "num_hidden_layers",
         "num_attention_heads", "max_position_embeddings", "hidden_act", "layer_norm_eps", "eos_token_id")}
@@ -150,21 +149,7 @@ def make_case(r, gen, case_dir, act, legacy, layers, storage):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write(__doc__)
-        return 2
-    seed, out_dir = int(argv[1]), argv[2]
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(0)
-    cases = []
-    for k, (act, legacy, layers, storage) in enumerate(COVERAGE):
-        case_dir = os.path.join(out_dir, "case_%d" % k)
-        os.makedirs(case_dir, exist_ok=True)
-        cases.append(make_case(r, gen, case_dir, act, legacy, layers, storage))
-    with open(os.path.join(out_dir, "cases.json"), "w") as f:
-        json.dump({"seed": seed, "cases": cases}, f, indent=1)
-    return 0
+    return run_coverage(argv, __doc__, COVERAGE, make_case)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,13 @@ scales away from 1), and writes, for case K:
 
 and OUT_DIR/cases.json with each case's config and flags.
 """
-import json
 import math
 import os
-import random
 import sys
 
 import torch
-from safetensors.torch import save_file
+
+from oracle_common import run_coverage, save_io
 
 # (feed_forward_proj, sharded, inner width == d_model, sequence length, a fully padded row)
 # Lengths: "one" = 1 token; "short" = 2-8; "long" = beyond max_distance, so the
@@ -140,30 +139,16 @@ def make_case(r, gen, case_dir, ff, sharded, inner_equal, length, padded_row):
         assert wo == (torch.float32 if dtype == torch.float16 else dtype), (tag, wo)
         tensors["output_%s.last_hidden_state" % tag] = _run(half, ids, None, False).last_hidden_state
 
-    save_file({k: v.detach().clone().contiguous() for k, v in tensors.items()}, os.path.join(case_dir, "io.safetensors"))
+    save_io(tensors, case_dir)
     return {"dir": os.path.basename(case_dir), "config": config, "sharded": sharded,
             "batch": batch, "seq": seq, "padded_row": padded_row}
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write(__doc__)
-        return 2
-    seed, out_dir = int(argv[1]), argv[2]
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(0)
-    cases = []
-    for k, row in enumerate(COVERAGE):
-        case_dir = os.path.join(out_dir, "case_%d" % k)
-        os.makedirs(case_dir, exist_ok=True)
-        cases.append(make_case(r, gen, case_dir, *row))
-    with open(os.path.join(out_dir, "cases.json"), "w") as f:
-        json.dump({"seed": seed, "cases": cases}, f, indent=1)
-    return 0
+    return run_coverage(argv, __doc__, COVERAGE, make_case)
 
 
 if __name__ == "__main__":

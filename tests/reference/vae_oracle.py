@@ -22,14 +22,14 @@ names), gives it random non-trivial weights and writes, for case K:
 
 and OUT_DIR/cases.json with each case's config and flags.
 """
-import json
 import math
 import os
-import random
 import sys
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from oracle_common import run_coverage, save_io
 
 # (levels, layers_per_block, quant convs, legacy names, mid-block attention)
 COVERAGE = [
@@ -141,26 +141,12 @@ def make_case(r, gen, case_dir, levels, layers, quant, legacy, attention):
 
     tensors = {"input.image": image, "input.z": z, "input.latents": latents}
     tensors.update(outputs)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(case_dir, "io.safetensors"))
+    save_io(tensors, case_dir)
     return {"dir": os.path.basename(case_dir), "config": config, "legacy_names": legacy, "batch": batch}
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write(__doc__)
-        return 2
-    seed, out_dir = int(argv[1]), argv[2]
-    r = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(0)
-    cases = []
-    for k, (levels, layers, quant, legacy, attention) in enumerate(COVERAGE):
-        case_dir = os.path.join(out_dir, "case_%d" % k)
-        os.makedirs(case_dir, exist_ok=True)
-        cases.append(make_case(r, gen, case_dir, levels, layers, quant, legacy, attention))
-    with open(os.path.join(out_dir, "cases.json"), "w") as f:
-        json.dump({"seed": seed, "cases": cases}, f, indent=1)
-    return 0
+    return run_coverage(argv, __doc__, COVERAGE, make_case)
 
 
 if __name__ == "__main__":

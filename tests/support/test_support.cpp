@@ -1,9 +1,11 @@
 #include "support/test_support.h"
 
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -127,6 +129,27 @@ bool python_has(const std::string& modules) {
   std::istringstream words(modules);
   for (std::string m; words >> m;) imports += "import " + m + "; ";
   return run_command(python() + " -c '" + imports + "'").exit_code == 0;
+}
+
+uint64_t reference_seed() {
+  static const uint64_t seed = [] {
+    if (const char* s = std::getenv("FLOWGRPO_REFERENCE_SEED")) return static_cast<uint64_t>(std::stoull(s));
+    return static_cast<uint64_t>(std::random_device{}() % 1000000);
+  }();
+  return seed;
+}
+
+std::string reference_oracle(const std::string& script) {
+  return python() + " -W ignore " + (fs::path(FLOWGRPO_SOURCE_DIR) / "tests" / "reference" / script).string();
+}
+
+nlohmann::json run_coverage_oracle(const std::string& script, uint64_t seed, const fs::path& out_dir) {
+  const auto r = run_command(reference_oracle(script) + " " + std::to_string(seed) + " " + out_dir.string());
+  if (r.exit_code != 0)
+    throw std::runtime_error(script + " exited with status " + std::to_string(r.exit_code) + ":\n" +
+                             r.output);
+  std::ifstream in(out_dir / "cases.json");
+  return nlohmann::json::parse(in).at("cases");
 }
 
 }  // namespace flowgrpo::testing

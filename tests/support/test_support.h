@@ -1,11 +1,13 @@
 #pragma once
 /// Helpers shared by every test executable: where test data lives, scratch
-/// directories, and tensor comparisons that report where and by how much two
-/// tensors differ.
+/// directories, tensor comparisons that report where and by how much two tensors
+/// differ, and the Python reference oracles with the seed that replays a run.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -100,6 +102,22 @@ std::string python();
 
 /// Whether python() can import every module in `modules` (space-separated).
 bool python_has(const std::string& modules);
+
+/// The seed of this run's randomly drawn reference cases: FLOWGRPO_REFERENCE_SEED
+/// when set, to replay a run whose failure printed its seed; otherwise drawn once
+/// per process, in [0, 1000000).
+uint64_t reference_seed();
+
+/// The start of a shell command running tests/reference/`script` (an oracle) with
+/// python(), Python warnings off; the script's arguments follow.
+std::string reference_oracle(const std::string& script);
+
+/// Runs a per-model oracle, tests/reference/`script` SEED OUT_DIR (clip_oracle.py,
+/// t5_oracle.py, vae_oracle.py: oracle_common.py's run_coverage), and returns the
+/// "cases" of the OUT_DIR/cases.json it writes, each naming its folder under `out_dir`
+/// in "dir". Throws std::runtime_error with the oracle's output when it fails.
+nlohmann::json run_coverage_oracle(const std::string& script, uint64_t seed,
+                                   const std::filesystem::path& out_dir);
 
 /// Fails the calling test unless python() imports every module in `modules`; for
 /// tests whose oracle is Python. A missing module is a broken set-up, never a skip:

@@ -1,11 +1,11 @@
 #include "flowgrpo/models/autoencoders/autoencoder_kl_config.h"
 
 #include "flowgrpo/io/text_file.h"
+#include "models/config_json.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <set>
 #include <stdexcept>
 
 namespace flowgrpo::models {
@@ -18,44 +18,20 @@ constexpr const char* kAutoencoderKLClassName = "AutoencoderKL";
 constexpr const char* kDownEncoderBlock = "DownEncoderBlock2D";
 constexpr const char* kUpDecoderBlock = "UpDecoderBlock2D";
 
-// Metadata keys diffusers' ConfigMixin writes or adds (configuration_utils.py).
-const std::set<std::string>& vae_config_metadata_keys() {
-  static const std::set<std::string> keys{"_class_name", "_diffusers_version", "_name_or_path",
-                                          "_use_default_values", "_commit_hash"};
-  return keys;
-}
-
 const char* const kVaeConfigKnownKeys =
     "in_channels, out_channels, down_block_types, up_block_types, block_out_channels, layers_per_block, "
     "act_fn, latent_channels, norm_num_groups, sample_size, scaling_factor, shift_factor, latents_mean, "
     "latents_std, force_upcast, use_quant_conv, use_post_quant_conv, mid_block_add_attention";
 
-[[noreturn]] void vae_config_fail(const std::string& source, const std::string& key,
-                                  const std::string& what) {
-  throw std::invalid_argument(source + ": config key \"" + key + "\": " + what);
-}
-
-int64_t vae_config_int(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number_integer()) vae_config_fail(source, key, "expected an integer, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return v.get<int64_t>();
-}
-
-double vae_config_number(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number()) vae_config_fail(source, key, "expected a number, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return v.get<double>();
-}
-
-bool vae_config_bool(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_boolean()) vae_config_fail(source, key, "expected true or false, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return v.get<bool>();
-}
-
 std::vector<int64_t> vae_config_int_list(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_array()) vae_config_fail(source, key, "expected an array of integers, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!v.is_array())
+    detail::config_key_error(source, key,
+                             "expected an array of integers, found " + detail::config_json_text(v));
   std::vector<int64_t> out;
   for (const auto& e : v) {
     if (!e.is_number_integer())
-      vae_config_fail(source, key, "expected an array of integers, found element " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      detail::config_key_error(source, key,
+                               "expected an array of integers, found element " + detail::config_json_text(e));
     out.push_back(e.get<int64_t>());
   }
   return out;
@@ -63,11 +39,14 @@ std::vector<int64_t> vae_config_int_list(const json& v, const std::string& key, 
 
 std::vector<std::string> vae_config_string_list(const json& v, const std::string& key,
                                                 const std::string& source) {
-  if (!v.is_array()) vae_config_fail(source, key, "expected an array of strings, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!v.is_array())
+    detail::config_key_error(source, key,
+                             "expected an array of strings, found " + detail::config_json_text(v));
   std::vector<std::string> out;
   for (const auto& e : v) {
     if (!e.is_string())
-      vae_config_fail(source, key, "expected an array of strings, found element " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      detail::config_key_error(source, key,
+                               "expected an array of strings, found element " + detail::config_json_text(e));
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -76,18 +55,17 @@ std::vector<std::string> vae_config_string_list(const json& v, const std::string
 std::optional<std::vector<double>> vae_config_optional_numbers(const json& v, const std::string& key,
                                                                const std::string& source) {
   if (v.is_null()) return std::nullopt;
-  if (!v.is_array()) vae_config_fail(source, key, "expected null or an array of numbers, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!v.is_array())
+    detail::config_key_error(source, key,
+                             "expected null or an array of numbers, found " + detail::config_json_text(v));
   std::vector<double> out;
   for (const auto& e : v) {
     if (!e.is_number())
-      vae_config_fail(source, key, "expected null or an array of numbers, found element " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      detail::config_key_error(
+          source, key, "expected null or an array of numbers, found element " + detail::config_json_text(e));
     out.push_back(e.get<double>());
   }
   return out;
-}
-
-void vae_config_positive(int64_t value, const char* key, const std::string& source) {
-  if (value < 1) vae_config_fail(source, key, "expected >= 1, found " + std::to_string(value));
 }
 
 std::string vae_config_list_string(const std::vector<int64_t>& values) {
@@ -100,17 +78,18 @@ void vae_config_check_blocks(const std::vector<std::string>& types, const char* 
                              size_t levels, const std::string& source) {
   for (size_t i = 0; i < types.size(); ++i) {
     if (types[i] != allowed) {
-      vae_config_fail(source, key,
-                      "entry " + std::to_string(i) + ": expected \"" + allowed + "\" (the only block type " +
-                          "supported), found \"" + types[i] + "\"");
+      detail::config_key_error(source, key,
+                               "entry " + std::to_string(i) + ": expected \"" + allowed +
+                                   "\" (the only block type " + "supported), found \"" + types[i] + "\"");
     }
   }
   // diffusers decides "is_final_block" from len(block_out_channels), so the lists
   // must line up or the resolution bookkeeping silently breaks.
   if (types.size() != levels) {
-    vae_config_fail(source, key,
-                    "expected " + std::to_string(levels) +
-                        " entries (one per block_out_channels entry), found " + std::to_string(types.size()));
+    detail::config_key_error(source, key,
+                             "expected " + std::to_string(levels) +
+                                 " entries (one per block_out_channels entry), found " +
+                                 std::to_string(types.size()));
   }
 }
 
@@ -118,34 +97,36 @@ void vae_config_check_stats(const std::optional<std::vector<double>>& stats, con
                             int64_t channels, const std::string& source) {
   if (!stats) return;
   if (static_cast<int64_t>(stats->size()) != channels) {
-    vae_config_fail(source, key,
-                    "expected null or latent_channels = " + std::to_string(channels) + " values, found " +
-                        std::to_string(stats->size()));
+    detail::config_key_error(source, key,
+                             "expected null or latent_channels = " + std::to_string(channels) +
+                                 " values, found " + std::to_string(stats->size()));
   }
 }
 
 }  // namespace
 
 void AutoencoderKLConfig::validate(const std::string& source) const {
-  vae_config_positive(in_channels, "in_channels", source);
-  vae_config_positive(out_channels, "out_channels", source);
-  vae_config_positive(latent_channels, "latent_channels", source);
-  vae_config_positive(layers_per_block, "layers_per_block", source);
-  vae_config_positive(norm_num_groups, "norm_num_groups", source);
+  detail::config_require_positive(in_channels, "in_channels", source);
+  detail::config_require_positive(out_channels, "out_channels", source);
+  detail::config_require_positive(latent_channels, "latent_channels", source);
+  detail::config_require_positive(layers_per_block, "layers_per_block", source);
+  detail::config_require_positive(norm_num_groups, "norm_num_groups", source);
   if (block_out_channels.empty())
-    vae_config_fail(source, "block_out_channels", "expected at least one entry, found []");
+    detail::config_key_error(source, "block_out_channels", "expected at least one entry, found []");
   // 2^(levels-1) must stay a sane integer scale factor.
   if (block_out_channels.size() > 16) {
-    vae_config_fail(source, "block_out_channels",
-                    "expected at most 16 entries, found " + std::to_string(block_out_channels.size()));
+    detail::config_key_error(
+        source, "block_out_channels",
+        "expected at most 16 entries, found " + std::to_string(block_out_channels.size()));
   }
   for (int64_t c : block_out_channels) {
     // Every GroupNorm of a level normalises that level's channels (resnets,
     // attention, conv_norm_out), so each entry must split into the groups.
     if (c < 1 || c % norm_num_groups != 0) {
-      vae_config_fail(source, "block_out_channels",
-                      "expected positive multiples of norm_num_groups = " + std::to_string(norm_num_groups) +
-                          ", found " + vae_config_list_string(block_out_channels));
+      detail::config_key_error(
+          source, "block_out_channels",
+          "expected positive multiples of norm_num_groups = " + std::to_string(norm_num_groups) + ", found " +
+              vae_config_list_string(block_out_channels));
     }
   }
   vae_config_check_blocks(down_block_types, "down_block_types", kDownEncoderBlock, block_out_channels.size(),
@@ -153,19 +134,22 @@ void AutoencoderKLConfig::validate(const std::string& source) const {
   vae_config_check_blocks(up_block_types, "up_block_types", kUpDecoderBlock, block_out_channels.size(),
                           source);
   if (act_fn != "silu" && act_fn != "swish")
-    vae_config_fail(source, "act_fn", "expected \"silu\" (or \"swish\"), found \"" + act_fn + "\"");
+    detail::config_key_error(source, "act_fn", "expected \"silu\" (or \"swish\"), found \"" + act_fn + "\"");
   if (sample_size.empty() || sample_size.size() > 2) {
-    vae_config_fail(source, "sample_size",
-                    "expected an integer or [height, width], found " + vae_config_list_string(sample_size));
+    detail::config_key_error(
+        source, "sample_size",
+        "expected an integer or [height, width], found " + vae_config_list_string(sample_size));
   }
-  for (int64_t s : sample_size) vae_config_positive(s, "sample_size", source);
+  for (int64_t s : sample_size) detail::config_require_positive(s, "sample_size", source);
   // The pipelines divide by scaling_factor (from_model_space).
   if (!std::isfinite(scaling_factor) || scaling_factor <= 0.0)
-    vae_config_fail(source, "scaling_factor",
-                    "expected a finite number > 0, found " + json(scaling_factor).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    detail::config_key_error(
+        source, "scaling_factor",
+        "expected a finite number > 0, found " + detail::config_json_text(scaling_factor));
   if (!std::isfinite(shift_factor))
-    vae_config_fail(source, "shift_factor",
-                    "expected null or a finite number, found " + json(shift_factor).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    detail::config_key_error(
+        source, "shift_factor",
+        "expected null or a finite number, found " + detail::config_json_text(shift_factor));
   vae_config_check_stats(latents_mean, "latents_mean", latent_channels, source);
   vae_config_check_stats(latents_std, "latents_std", latent_channels, source);
 }
@@ -177,18 +161,18 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const json& j, const std::str
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     const json& v = it.value();
-    if (vae_config_metadata_keys().count(key)) {
+    if (detail::diffusers_config_metadata_keys().count(key)) {
       if (key == "_class_name" && v != json(kAutoencoderKLClassName)) {
-        vae_config_fail(source, key,
-                        std::string("expected \"") + kAutoencoderKLClassName + "\", found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                            " (wrong model component?)");
+        detail::config_key_error(source, key,
+                                 std::string("expected \"") + kAutoencoderKLClassName + "\", found " +
+                                     detail::config_json_text(v) + " (wrong model component?)");
       }
       continue;
     }
     if (key == "in_channels") {
-      c.in_channels = vae_config_int(v, key, source);
+      c.in_channels = detail::config_int(v, key, source);
     } else if (key == "out_channels") {
-      c.out_channels = vae_config_int(v, key, source);
+      c.out_channels = detail::config_int(v, key, source);
     } else if (key == "down_block_types") {
       c.down_block_types = vae_config_string_list(v, key, source);
     } else if (key == "up_block_types") {
@@ -196,35 +180,34 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const json& j, const std::str
     } else if (key == "block_out_channels") {
       c.block_out_channels = vae_config_int_list(v, key, source);
     } else if (key == "layers_per_block") {
-      c.layers_per_block = vae_config_int(v, key, source);
+      c.layers_per_block = detail::config_int(v, key, source);
     } else if (key == "act_fn") {
-      if (!v.is_string()) vae_config_fail(source, key, "expected a string, found " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      c.act_fn = v.get<std::string>();
+      c.act_fn = detail::config_string(v, key, source);
     } else if (key == "latent_channels") {
-      c.latent_channels = vae_config_int(v, key, source);
+      c.latent_channels = detail::config_int(v, key, source);
     } else if (key == "norm_num_groups") {
-      c.norm_num_groups = vae_config_int(v, key, source);
+      c.norm_num_groups = detail::config_int(v, key, source);
     } else if (key == "sample_size") {
       // diffusers accepts an int or a (height, width) pair.
       c.sample_size = v.is_array() ? vae_config_int_list(v, key, source)
-                                   : std::vector<int64_t>{vae_config_int(v, key, source)};
+                                   : std::vector<int64_t>{detail::config_int(v, key, source)};
     } else if (key == "scaling_factor") {
-      c.scaling_factor = vae_config_number(v, key, source);
+      c.scaling_factor = detail::config_number(v, key, source);
     } else if (key == "shift_factor") {
       // null (diffusers' default) = no shift; the pipelines treat it as 0.
-      c.shift_factor = v.is_null() ? 0.0 : vae_config_number(v, key, source);
+      c.shift_factor = v.is_null() ? 0.0 : detail::config_number(v, key, source);
     } else if (key == "latents_mean") {
       c.latents_mean = vae_config_optional_numbers(v, key, source);
     } else if (key == "latents_std") {
       c.latents_std = vae_config_optional_numbers(v, key, source);
     } else if (key == "force_upcast") {
-      c.force_upcast = vae_config_bool(v, key, source);
+      c.force_upcast = detail::config_bool(v, key, source);
     } else if (key == "use_quant_conv") {
-      c.use_quant_conv = vae_config_bool(v, key, source);
+      c.use_quant_conv = detail::config_bool(v, key, source);
     } else if (key == "use_post_quant_conv") {
-      c.use_post_quant_conv = vae_config_bool(v, key, source);
+      c.use_post_quant_conv = detail::config_bool(v, key, source);
     } else if (key == "mid_block_add_attention") {
-      c.mid_block_add_attention = vae_config_bool(v, key, source);
+      c.mid_block_add_attention = detail::config_bool(v, key, source);
     } else {
       throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " +
                                   kAutoencoderKLClassName + " (known keys: " + kVaeConfigKnownKeys + ")");

@@ -1,11 +1,11 @@
 #include "flowgrpo/models/text_encoders/clip_text_config.h"
 
 #include "flowgrpo/io/text_file.h"
+#include "models/config_json.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <set>
 #include <stdexcept>
 
 namespace flowgrpo::models {
@@ -22,115 +22,21 @@ const char* const kCLIPTextConfigKnownKeys =
     "max_position_embeddings, hidden_act, layer_norm_eps, attention_dropout, dropout, initializer_range, "
     "initializer_factor, pad_token_id, bos_token_id, eos_token_id (and the generic PretrainedConfig keys)";
 
-/// Keys every transformers PretrainedConfig may write (configuration_utils.py,
-/// `PretrainedConfig().to_dict()`, plus older files' `gradient_checkpointing`
-/// and `_attn_implementation`): generation, labels, output flags, metadata.
-/// None changes what the CLIP text model computes, so they are ignored;
-/// `architectures`, `model_type` and `pruned_heads` are checked separately.
-const std::set<std::string>& clip_config_generic_keys() {
-  static const std::set<std::string> keys{"_attn_implementation",
-                                          "_attn_implementation_autoset",
-                                          "_commit_hash",
-                                          "_name_or_path",
-                                          "add_cross_attention",
-                                          "bad_words_ids",
-                                          "begin_suppress_tokens",
-                                          "chunk_size_feed_forward",
-                                          "cross_attention_hidden_size",
-                                          "decoder_start_token_id",
-                                          "diversity_penalty",
-                                          "do_sample",
-                                          "early_stopping",
-                                          "encoder_no_repeat_ngram_size",
-                                          "exponential_decay_length_penalty",
-                                          "finetuning_task",
-                                          "forced_bos_token_id",
-                                          "forced_eos_token_id",
-                                          "gradient_checkpointing",
-                                          "id2label",
-                                          "is_decoder",
-                                          "is_encoder_decoder",
-                                          "label2id",
-                                          "length_penalty",
-                                          "max_length",
-                                          "min_length",
-                                          "no_repeat_ngram_size",
-                                          "num_beam_groups",
-                                          "num_beams",
-                                          "num_return_sequences",
-                                          "output_attentions",
-                                          "output_hidden_states",
-                                          "output_scores",
-                                          "prefix",
-                                          "problem_type",
-                                          "remove_invalid_values",
-                                          "repetition_penalty",
-                                          "return_dict",
-                                          "return_dict_in_generate",
-                                          "sep_token_id",
-                                          "suppress_tokens",
-                                          "task_specific_params",
-                                          "temperature",
-                                          "tf_legacy_loss",
-                                          "tie_encoder_decoder",
-                                          "tie_word_embeddings",
-                                          "tokenizer_class",
-                                          "top_k",
-                                          "top_p",
-                                          "torch_dtype",
-                                          "torchscript",
-                                          "transformers_version",
-                                          "typical_p",
-                                          "use_bfloat16"};
-  return keys;
-}
-
-std::string clip_config_dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-[[noreturn]] void clip_config_fail(const std::string& source, const std::string& key,
-                                   const std::string& what) {
-  throw std::invalid_argument(source + ": config key \"" + key + "\": " + what);
-}
-
-int64_t clip_config_int(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number_integer())
-    clip_config_fail(source, key, "expected an integer, found " + clip_config_dump(v));
-  return v.get<int64_t>();
-}
-
-std::optional<int64_t> clip_config_optional_int(const json& v, const std::string& key,
-                                                const std::string& source) {
-  if (v.is_null()) return std::nullopt;
-  if (!v.is_number_integer())
-    clip_config_fail(source, key, "expected null or an integer, found " + clip_config_dump(v));
-  return v.get<int64_t>();
-}
-
-double clip_config_number(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number()) clip_config_fail(source, key, "expected a number, found " + clip_config_dump(v));
-  return v.get<double>();
-}
-
-void clip_config_positive(int64_t value, const char* key, const std::string& source) {
-  if (value < 1) clip_config_fail(source, key, "expected >= 1, found " + std::to_string(value));
-}
-
 void clip_config_probability(double value, const char* key, const std::string& source) {
   if (!(value >= 0.0 && value < 1.0))
-    clip_config_fail(source, key,
-                     "expected a dropout probability in [0, 1), found " + clip_config_dump(value));
+    detail::config_key_error(
+        source, key, "expected a dropout probability in [0, 1), found " + detail::config_json_text(value));
 }
 
 void clip_config_non_negative(double value, const char* key, const std::string& source) {
   if (!std::isfinite(value) || value < 0.0)
-    clip_config_fail(source, key, "expected a finite number >= 0, found " + clip_config_dump(value));
+    detail::config_key_error(source, key,
+                             "expected a finite number >= 0, found " + detail::config_json_text(value));
 }
 
 void clip_config_token_id(const std::optional<int64_t>& id, const char* key, const std::string& source) {
   if (id && *id < 0)
-    clip_config_fail(source, key, "expected null or an id >= 0, found " + std::to_string(*id));
+    detail::config_key_error(source, key, "expected null or an id >= 0, found " + std::to_string(*id));
 }
 
 }  // namespace
@@ -168,27 +74,28 @@ int64_t CLIPTextConfig::num_parameters() const {
 }
 
 void CLIPTextConfig::validate(const std::string& source) const {
-  clip_config_positive(vocab_size, "vocab_size", source);
-  clip_config_positive(hidden_size, "hidden_size", source);
-  clip_config_positive(intermediate_size, "intermediate_size", source);
-  clip_config_positive(projection_dim, "projection_dim", source);
-  clip_config_positive(num_hidden_layers, "num_hidden_layers", source);
-  clip_config_positive(num_attention_heads, "num_attention_heads", source);
-  clip_config_positive(max_position_embeddings, "max_position_embeddings", source);
+  detail::config_require_positive(vocab_size, "vocab_size", source);
+  detail::config_require_positive(hidden_size, "hidden_size", source);
+  detail::config_require_positive(intermediate_size, "intermediate_size", source);
+  detail::config_require_positive(projection_dim, "projection_dim", source);
+  detail::config_require_positive(num_hidden_layers, "num_hidden_layers", source);
+  detail::config_require_positive(num_attention_heads, "num_attention_heads", source);
+  detail::config_require_positive(max_position_embeddings, "max_position_embeddings", source);
   // modeling_clip.py::CLIPAttention.__init__ raises on the same condition.
   if (hidden_size % num_attention_heads != 0) {
-    clip_config_fail(source, "num_attention_heads",
-                     "expected a divisor of hidden_size = " + std::to_string(hidden_size) + ", found " +
-                         std::to_string(num_attention_heads));
+    detail::config_key_error(source, "num_attention_heads",
+                             "expected a divisor of hidden_size = " + std::to_string(hidden_size) +
+                                 ", found " + std::to_string(num_attention_heads));
   }
   try {
     parse_clip_activation(hidden_act);
   } catch (const std::invalid_argument& e) {
-    clip_config_fail(source, "hidden_act", e.what());
+    detail::config_key_error(source, "hidden_act", e.what());
   }
   if (!std::isfinite(layer_norm_eps) || layer_norm_eps <= 0.0)
-    clip_config_fail(source, "layer_norm_eps",
-                     "expected a finite number > 0, found " + clip_config_dump(layer_norm_eps));
+    detail::config_key_error(
+        source, "layer_norm_eps",
+        "expected a finite number > 0, found " + detail::config_json_text(layer_norm_eps));
   clip_config_probability(attention_dropout, "attention_dropout", source);
   clip_config_probability(dropout, "dropout", source);
   clip_config_non_negative(initializer_range, "initializer_range", source);
@@ -196,9 +103,9 @@ void CLIPTextConfig::validate(const std::string& source) const {
   clip_config_token_id(pad_token_id, "pad_token_id", source);
   clip_config_token_id(bos_token_id, "bos_token_id", source);
   if (eos_token_id < 0 || eos_token_id >= vocab_size) {
-    clip_config_fail(source, "eos_token_id",
-                     "expected an id in [0, vocab_size = " + std::to_string(vocab_size) + "), found " +
-                         std::to_string(eos_token_id));
+    detail::config_key_error(source, "eos_token_id",
+                             "expected an id in [0, vocab_size = " + std::to_string(vocab_size) +
+                                 "), found " + std::to_string(eos_token_id));
   }
 }
 
@@ -217,9 +124,9 @@ CLIPTextConfig CLIPTextConfig::from_json(const json& j, const std::string& sourc
     const json& v = it.value();
     if (key == "model_type") {
       if (v != json(kCLIPTextModelType)) {
-        clip_config_fail(source, key,
-                         std::string("expected \"") + kCLIPTextModelType + "\", found " +
-                             clip_config_dump(v) + " (wrong model component?)");
+        detail::config_key_error(source, key,
+                                 std::string("expected \"") + kCLIPTextModelType + "\", found " +
+                                     detail::config_json_text(v) + " (wrong model component?)");
       }
     } else if (key == "architectures") {
       bool found = false;
@@ -227,50 +134,50 @@ CLIPTextConfig CLIPTextConfig::from_json(const json& j, const std::string& sourc
         for (const auto& a : v) found = found || a == json(kCLIPTextArchitecture);
       }
       if (!found) {
-        clip_config_fail(source, key,
-                         std::string("expected a list containing \"") + kCLIPTextArchitecture + "\", found " +
-                             clip_config_dump(v));
+        detail::config_key_error(source, key,
+                                 std::string("expected a list containing \"") + kCLIPTextArchitecture +
+                                     "\", found " + detail::config_json_text(v));
       }
     } else if (key == "pruned_heads") {
       // Pruned heads change the attention's shapes; transformers' CLIP cannot prune either.
       if (!v.is_null() && !v.empty())
-        clip_config_fail(source, key,
-                         "expected {} (pruned heads are not supported), found " + clip_config_dump(v));
-    } else if (clip_config_generic_keys().count(key)) {
+        detail::config_key_error(
+            source, key,
+            "expected {} (pruned heads are not supported), found " + detail::config_json_text(v));
+    } else if (detail::pretrained_config_generic_keys().count(key)) {
       continue;
     } else if (key == "vocab_size") {
-      c.vocab_size = clip_config_int(v, key, source);
+      c.vocab_size = detail::config_int(v, key, source);
     } else if (key == "hidden_size") {
-      c.hidden_size = clip_config_int(v, key, source);
+      c.hidden_size = detail::config_int(v, key, source);
     } else if (key == "intermediate_size") {
-      c.intermediate_size = clip_config_int(v, key, source);
+      c.intermediate_size = detail::config_int(v, key, source);
     } else if (key == "projection_dim") {
-      c.projection_dim = clip_config_int(v, key, source);
+      c.projection_dim = detail::config_int(v, key, source);
     } else if (key == "num_hidden_layers") {
-      c.num_hidden_layers = clip_config_int(v, key, source);
+      c.num_hidden_layers = detail::config_int(v, key, source);
     } else if (key == "num_attention_heads") {
-      c.num_attention_heads = clip_config_int(v, key, source);
+      c.num_attention_heads = detail::config_int(v, key, source);
     } else if (key == "max_position_embeddings") {
-      c.max_position_embeddings = clip_config_int(v, key, source);
+      c.max_position_embeddings = detail::config_int(v, key, source);
     } else if (key == "hidden_act") {
-      if (!v.is_string()) clip_config_fail(source, key, "expected a string, found " + clip_config_dump(v));
-      c.hidden_act = v.get<std::string>();
+      c.hidden_act = detail::config_string(v, key, source);
     } else if (key == "layer_norm_eps") {
-      c.layer_norm_eps = clip_config_number(v, key, source);
+      c.layer_norm_eps = detail::config_number(v, key, source);
     } else if (key == "attention_dropout") {
-      c.attention_dropout = clip_config_number(v, key, source);
+      c.attention_dropout = detail::config_number(v, key, source);
     } else if (key == "dropout") {
-      c.dropout = clip_config_number(v, key, source);
+      c.dropout = detail::config_number(v, key, source);
     } else if (key == "initializer_range") {
-      c.initializer_range = clip_config_number(v, key, source);
+      c.initializer_range = detail::config_number(v, key, source);
     } else if (key == "initializer_factor") {
-      c.initializer_factor = clip_config_number(v, key, source);
+      c.initializer_factor = detail::config_number(v, key, source);
     } else if (key == "pad_token_id") {
-      c.pad_token_id = clip_config_optional_int(v, key, source);
+      c.pad_token_id = detail::config_optional_int(v, key, source);
     } else if (key == "bos_token_id") {
-      c.bos_token_id = clip_config_optional_int(v, key, source);
+      c.bos_token_id = detail::config_optional_int(v, key, source);
     } else if (key == "eos_token_id") {
-      c.eos_token_id = clip_config_int(v, key, source);
+      c.eos_token_id = detail::config_int(v, key, source);
     } else {
       throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " +
                                   kCLIPTextArchitecture + " (known keys: " + kCLIPTextConfigKnownKeys + ")");

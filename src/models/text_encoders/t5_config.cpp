@@ -1,11 +1,13 @@
 #include "flowgrpo/models/text_encoders/t5_config.h"
 
 #include "flowgrpo/io/text_file.h"
+#include "models/config_json.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <vector>
@@ -26,78 +28,24 @@ const char* const kT5ConfigKnownKeys =
     "pruned_heads, and the decoder / generation / bookkeeping keys of transformers' T5Config and "
     "PretrainedConfig";
 
-// Keys of T5Config (configuration_t5.py) and of PretrainedConfig
-// (configuration_utils.py) that do not change T5EncoderModel's forward: decoder
-// and generation settings, dropout (flowgrpo runs the frozen encoder without
-// dropout), token ids, bookkeeping. `is_decoder` is among them because
-// T5EncoderModel.__init__ forces it to False.
+// Keys of T5Config (configuration_t5.py), and of PretrainedConfig beyond
+// detail::pretrained_config_generic_keys(), that do not change T5EncoderModel's
+// forward: decoder and generation settings, dropout (flowgrpo runs the frozen
+// encoder without dropout), token ids, bookkeeping. (`is_decoder`, among the
+// generic keys, is ignored too because T5EncoderModel.__init__ forces it to False.)
 const std::set<std::string>& t5_config_ignored_keys() {
   static const std::set<std::string> keys{
-      "_name_or_path",
-      "_commit_hash",
-      "_attn_implementation",
-      "_attn_implementation_autoset",
       "_attn_implementation_internal",
-      "add_cross_attention",
       "architectures",
-      "bad_words_ids",
-      "begin_suppress_tokens",
       "bos_token_id",
-      "chunk_size_feed_forward",
       "classifier_dropout",
-      "cross_attention_hidden_size",
-      "decoder_start_token_id",
-      "diversity_penalty",
-      "do_sample",
       "dropout_rate",
-      "early_stopping",
-      "encoder_no_repeat_ngram_size",
       "eos_token_id",
-      "exponential_decay_length_penalty",
-      "finetuning_task",
-      "forced_bos_token_id",
-      "forced_eos_token_id",
-      "gradient_checkpointing",
-      "id2label",
-      "is_decoder",
-      "is_encoder_decoder",
-      "label2id",
-      "length_penalty",
-      "max_length",
-      "min_length",
       "n_positions",
-      "no_repeat_ngram_size",
-      "num_beam_groups",
-      "num_beams",
       "num_decoder_layers",
       "num_labels",
-      "num_return_sequences",
-      "output_attentions",
-      "output_hidden_states",
       "output_past",
-      "output_scores",
       "pad_token_id",
-      "prefix",
-      "problem_type",
-      "remove_invalid_values",
-      "repetition_penalty",
-      "return_dict",
-      "return_dict_in_generate",
-      "sep_token_id",
-      "suppress_tokens",
-      "task_specific_params",
-      "temperature",
-      "tf_legacy_loss",
-      "tie_encoder_decoder",
-      "tie_word_embeddings",
-      "tokenizer_class",
-      "top_k",
-      "top_p",
-      "torch_dtype",
-      "torchscript",
-      "transformers_version",
-      "typical_p",
-      "use_bfloat16",
       "use_cache",
   };
   return keys;
@@ -110,28 +58,6 @@ const std::map<std::string, std::string>& t5_config_aliases() {
                                                           {"num_hidden_layers", "num_layers"},
                                                           {"head_dim", "d_kv"}};
   return aliases;
-}
-
-std::string t5_json_text(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-[[noreturn]] void t5_config_fail(const std::string& source, const std::string& key, const std::string& what) {
-  throw std::invalid_argument(source + ": config key \"" + key + "\": " + what);
-}
-
-int64_t t5_config_int(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number_integer()) t5_config_fail(source, key, "expected an integer, found " + t5_json_text(v));
-  return v.get<int64_t>();
-}
-
-double t5_config_number(const json& v, const std::string& key, const std::string& source) {
-  if (!v.is_number()) t5_config_fail(source, key, "expected a number, found " + t5_json_text(v));
-  return v.get<double>();
-}
-
-void t5_config_positive(int64_t value, const char* key, const std::string& source) {
-  if (value < 1) t5_config_fail(source, key, "expected >= 1, found " + std::to_string(value));
 }
 
 /// configuration_t5.py: act_info = feed_forward_proj.split("-"); valid forms
@@ -150,9 +76,10 @@ std::pair<bool, std::string> t5_parse_feed_forward_proj(const std::string& proj,
   const bool bad_form = (parts.size() > 1 && !gated) || parts.size() > 2;
   static const std::set<std::string> supported{"relu", "gelu", "gelu_new", "silu", "swish"};
   if (bad_form || !supported.count(act)) {
-    t5_config_fail(source, "feed_forward_proj",
-                   std::string("expected \"ACT\" or \"gated-ACT\" with ACT one of ") +
-                       kT5SupportedActivations + " (e.g. \"gated-gelu\", \"relu\"), found \"" + proj + "\"");
+    detail::config_key_error(source, "feed_forward_proj",
+                             std::string("expected \"ACT\" or \"gated-ACT\" with ACT one of ") +
+                                 kT5SupportedActivations + " (e.g. \"gated-gelu\", \"relu\"), found \"" +
+                                 proj + "\"");
   }
   // configuration_t5.py: "gated-gelu" is kept for backwards compatibility and means gelu_new.
   return {gated, proj == "gated-gelu" ? std::string("gelu_new") : act};
@@ -178,35 +105,37 @@ int64_t T5Config::num_parameters() const {
 }
 
 void T5Config::validate(const std::string& source) const {
-  t5_config_positive(vocab_size, "vocab_size", source);
-  t5_config_positive(d_model, "d_model", source);
-  t5_config_positive(d_kv, "d_kv", source);
-  t5_config_positive(d_ff, "d_ff", source);
-  t5_config_positive(num_layers, "num_layers", source);
-  t5_config_positive(num_heads, "num_heads", source);
+  detail::config_require_positive(vocab_size, "vocab_size", source);
+  detail::config_require_positive(d_model, "d_model", source);
+  detail::config_require_positive(d_kv, "d_kv", source);
+  detail::config_require_positive(d_ff, "d_ff", source);
+  detail::config_require_positive(num_layers, "num_layers", source);
+  detail::config_require_positive(num_heads, "num_heads", source);
   // The encoder is bidirectional: num_buckets / 2 per direction, of which the
   // first half (num_buckets / 4) are exact distances; transformers divides by
   // that (log(max_distance / max_exact)), so it must be >= 1 ...
   if (relative_attention_num_buckets < 4) {
-    t5_config_fail(source, "relative_attention_num_buckets",
-                   "expected >= 4 (num_buckets / 4 exact buckets per direction), found " +
-                       std::to_string(relative_attention_num_buckets));
+    detail::config_key_error(source, "relative_attention_num_buckets",
+                             "expected >= 4 (num_buckets / 4 exact buckets per direction), found " +
+                                 std::to_string(relative_attention_num_buckets));
   }
   // ... and log(max_distance / max_exact) must be > 0, or the logarithmic
   // buckets are NaN / negative indices.
   const int64_t max_exact = relative_attention_num_buckets / 4;
   if (relative_attention_max_distance <= max_exact) {
-    t5_config_fail(source, "relative_attention_max_distance",
-                   "expected > relative_attention_num_buckets / 4 = " + std::to_string(max_exact) +
-                       ", found " + std::to_string(relative_attention_max_distance));
+    detail::config_key_error(source, "relative_attention_max_distance",
+                             "expected > relative_attention_num_buckets / 4 = " + std::to_string(max_exact) +
+                                 ", found " + std::to_string(relative_attention_max_distance));
   }
   if (!std::isfinite(layer_norm_epsilon) || layer_norm_epsilon <= 0.0) {
-    t5_config_fail(source, "layer_norm_epsilon",
-                   "expected a finite number > 0, found " + t5_json_text(json(layer_norm_epsilon)));
+    detail::config_key_error(
+        source, "layer_norm_epsilon",
+        "expected a finite number > 0, found " + detail::config_json_text(json(layer_norm_epsilon)));
   }
   if (!std::isfinite(initializer_factor) || initializer_factor < 0.0) {
-    t5_config_fail(source, "initializer_factor",
-                   "expected a finite number >= 0, found " + t5_json_text(json(initializer_factor)));
+    detail::config_key_error(
+        source, "initializer_factor",
+        "expected a finite number >= 0, found " + detail::config_json_text(json(initializer_factor)));
   }
   t5_parse_feed_forward_proj(feed_forward_proj, source);
 }
@@ -215,60 +144,59 @@ T5Config T5Config::from_json(const json& j, const std::string& source) {
   if (!j.is_object())
     throw std::invalid_argument(source + ": expected a JSON object, found " + j.type_name());
   T5Config c;
-  const json* dense_act_fn = nullptr;
-  const json* is_gated_act = nullptr;
+  std::optional<std::string> dense_act_fn;
+  std::optional<bool> is_gated_act;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& file_key = it.key();
     const json& v = it.value();
-    if (t5_config_ignored_keys().count(file_key)) continue;
+    if (detail::pretrained_config_generic_keys().count(file_key) || t5_config_ignored_keys().count(file_key))
+      continue;
     const auto alias = t5_config_aliases().find(file_key);
     const std::string key = alias == t5_config_aliases().end() ? file_key : alias->second;
     if (alias != t5_config_aliases().end() && j.contains(key) && j.at(key) != v) {
-      t5_config_fail(source, file_key,
-                     "is transformers' alias of \"" + key + "\" but differs from it: " + t5_json_text(v) +
-                         " vs " + t5_json_text(j.at(key)));
+      detail::config_key_error(source, file_key,
+                               "is transformers' alias of \"" + key +
+                                   "\" but differs from it: " + detail::config_json_text(v) + " vs " +
+                                   detail::config_json_text(j.at(key)));
     }
     if (key == "vocab_size") {
-      c.vocab_size = t5_config_int(v, file_key, source);
+      c.vocab_size = detail::config_int(v, file_key, source);
     } else if (key == "d_model") {
-      c.d_model = t5_config_int(v, file_key, source);
+      c.d_model = detail::config_int(v, file_key, source);
     } else if (key == "d_kv") {
-      c.d_kv = t5_config_int(v, file_key, source);
+      c.d_kv = detail::config_int(v, file_key, source);
     } else if (key == "d_ff") {
-      c.d_ff = t5_config_int(v, file_key, source);
+      c.d_ff = detail::config_int(v, file_key, source);
     } else if (key == "num_layers") {
-      c.num_layers = t5_config_int(v, file_key, source);
+      c.num_layers = detail::config_int(v, file_key, source);
     } else if (key == "num_heads") {
-      c.num_heads = t5_config_int(v, file_key, source);
+      c.num_heads = detail::config_int(v, file_key, source);
     } else if (key == "relative_attention_num_buckets") {
-      c.relative_attention_num_buckets = t5_config_int(v, file_key, source);
+      c.relative_attention_num_buckets = detail::config_int(v, file_key, source);
     } else if (key == "relative_attention_max_distance") {
-      c.relative_attention_max_distance = t5_config_int(v, file_key, source);
+      c.relative_attention_max_distance = detail::config_int(v, file_key, source);
     } else if (key == "layer_norm_epsilon") {
-      c.layer_norm_epsilon = t5_config_number(v, file_key, source);
+      c.layer_norm_epsilon = detail::config_number(v, file_key, source);
     } else if (key == "initializer_factor") {
-      c.initializer_factor = t5_config_number(v, file_key, source);
+      c.initializer_factor = detail::config_number(v, file_key, source);
     } else if (key == "feed_forward_proj") {
-      if (!v.is_string()) t5_config_fail(source, file_key, "expected a string, found " + t5_json_text(v));
-      c.feed_forward_proj = v.get<std::string>();
+      c.feed_forward_proj = detail::config_string(v, file_key, source);
     } else if (key == "dense_act_fn") {
-      if (!v.is_string()) t5_config_fail(source, file_key, "expected a string, found " + t5_json_text(v));
-      dense_act_fn = &v;
+      dense_act_fn = detail::config_string(v, file_key, source);
     } else if (key == "is_gated_act") {
-      if (!v.is_boolean())
-        t5_config_fail(source, file_key, "expected true or false, found " + t5_json_text(v));
-      is_gated_act = &v;
+      is_gated_act = detail::config_bool(v, file_key, source);
     } else if (key == "model_type") {
       if (v != json(kT5ModelType)) {
-        t5_config_fail(source, file_key,
-                       std::string("expected \"") + kT5ModelType + "\", found " + t5_json_text(v) +
-                           " (not a T5 encoder config?)");
+        detail::config_key_error(source, file_key,
+                                 std::string("expected \"") + kT5ModelType + "\", found " +
+                                     detail::config_json_text(v) + " (not a T5 encoder config?)");
       }
     } else if (key == "pruned_heads") {
       // Pruned heads change the shapes of q/k/v/o; flowgrpo builds full heads only.
       if (!v.is_null() && !v.empty())
-        t5_config_fail(source, file_key,
-                       "expected {} (pruned heads are not supported), found " + t5_json_text(v));
+        detail::config_key_error(
+            source, file_key,
+            "expected {} (pruned heads are not supported), found " + detail::config_json_text(v));
     } else {
       throw std::invalid_argument(source + ": unknown config key \"" + file_key +
                                   "\" for T5EncoderModel (known keys: " + kT5ConfigKnownKeys + ")");
@@ -278,16 +206,17 @@ T5Config T5Config::from_json(const json& j, const std::string& source) {
   // transformers writes both derived values; a file whose values contradict
   // feed_forward_proj would be read differently by transformers (its kwargs
   // override the derivation), so it is refused rather than guessed at.
-  if (dense_act_fn && dense_act_fn->get<std::string>() != c.dense_act_fn()) {
-    t5_config_fail(source, "dense_act_fn",
-                   "expected \"" + c.dense_act_fn() + "\" (derived from feed_forward_proj \"" +
-                       c.feed_forward_proj + "\"), found " + t5_json_text(*dense_act_fn));
+  if (dense_act_fn && *dense_act_fn != c.dense_act_fn()) {
+    detail::config_key_error(source, "dense_act_fn",
+                             "expected \"" + c.dense_act_fn() + "\" (derived from feed_forward_proj \"" +
+                                 c.feed_forward_proj + "\"), found " +
+                                 detail::config_json_text(*dense_act_fn));
   }
-  if (is_gated_act && is_gated_act->get<bool>() != c.is_gated_act()) {
-    t5_config_fail(source, "is_gated_act",
-                   std::string("expected ") + (c.is_gated_act() ? "true" : "false") +
-                       " (derived from feed_forward_proj \"" + c.feed_forward_proj + "\"), found " +
-                       t5_json_text(*is_gated_act));
+  if (is_gated_act && *is_gated_act != c.is_gated_act()) {
+    detail::config_key_error(source, "is_gated_act",
+                             std::string("expected ") + (c.is_gated_act() ? "true" : "false") +
+                                 " (derived from feed_forward_proj \"" + c.feed_forward_proj + "\"), found " +
+                                 detail::config_json_text(*is_gated_act));
   }
   return c;
 }

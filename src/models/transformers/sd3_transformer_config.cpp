@@ -1,5 +1,7 @@
 #include "flowgrpo/models/transformers/sd3_transformer_config.h"
 
+#include "models/config_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,13 +17,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kClassName = "SD3Transformer2DModel";
-
-// Metadata keys diffusers' ConfigMixin writes or adds (configuration_utils.py).
-const std::set<std::string>& ignored_keys() {
-  static const std::set<std::string> keys{"_class_name", "_diffusers_version", "_name_or_path",
-                                          "_use_default_values", "_commit_hash"};
-  return keys;
-}
 
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys{"sample_size",
@@ -46,20 +41,8 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-[[noreturn]] void fail(const std::string& source, const std::string& key, const std::string& what) {
-  throw std::invalid_argument(source + ": config key \"" + key + "\": " + what);
-}
-
-int64_t get_int(const json& value, const std::string& key, const std::string& source) {
-  if (!value.is_number_integer())
-    fail(
-        source, key,
-        "expected an integer, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return value.get<int64_t>();
-}
-
 void require_positive(int64_t value, const char* key, const std::string& source) {
-  if (value < 1) fail(source, key, "must be >= 1, found " + std::to_string(value));
+  if (value < 1) detail::config_key_error(source, key, "must be >= 1, found " + std::to_string(value));
 }
 
 }  // namespace
@@ -86,22 +69,25 @@ void SD3TransformerConfig::validate() const {
   // attention, so both must have the model width (transformer_sd3.py builds
   // context_embedder with caption_projection_dim outputs and the blocks with inner_dim).
   if (caption_projection_dim != inner_dim()) {
-    fail(source, "caption_projection_dim",
-         "must equal num_attention_heads * attention_head_dim = " + std::to_string(num_attention_heads) +
-             " * " + std::to_string(attention_head_dim) + " = " + std::to_string(inner_dim()) + ", found " +
-             std::to_string(caption_projection_dim));
+    detail::config_key_error(
+        source, "caption_projection_dim",
+        "must equal num_attention_heads * attention_head_dim = " + std::to_string(num_attention_heads) +
+            " * " + std::to_string(attention_head_dim) + " = " + std::to_string(inner_dim()) + ", found " +
+            std::to_string(caption_projection_dim));
   }
   std::set<int64_t> seen;
   for (int64_t i : dual_attention_layers) {
     if (i < 0 || i >= num_layers) {
-      fail(source, "dual_attention_layers",
-           "index " + std::to_string(i) + " outside [0, num_layers = " + std::to_string(num_layers) + ")");
+      detail::config_key_error(
+          source, "dual_attention_layers",
+          "index " + std::to_string(i) + " outside [0, num_layers = " + std::to_string(num_layers) + ")");
     }
     if (!seen.insert(i).second)
-      fail(source, "dual_attention_layers", "index " + std::to_string(i) + " repeated");
+      detail::config_key_error(source, "dual_attention_layers", "index " + std::to_string(i) + " repeated");
   }
   if (qk_norm && *qk_norm != "rms_norm")
-    fail(source, "qk_norm", "unsupported value \"" + *qk_norm + "\" (supported: null, \"rms_norm\")");
+    detail::config_key_error(source, "qk_norm",
+                             "unsupported value \"" + *qk_norm + "\" (supported: null, \"rms_norm\")");
 }
 
 SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::string& source) {
@@ -112,57 +98,55 @@ SD3TransformerConfig SD3TransformerConfig::from_json(const json& j, const std::s
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     const json& v = it.value();
-    if (ignored_keys().count(key)) {
+    if (detail::diffusers_config_metadata_keys().count(key)) {
       if (key == "_class_name" && v != json(kClassName)) {
-        fail(source, key,
-             std::string("this file describes a ") +
-                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", not an " + kClassName +
-                 " (wrong model component?)");
+        detail::config_key_error(source, key,
+                                 std::string("this file describes a ") + detail::config_json_text(v) +
+                                     ", not an " + kClassName + " (wrong model component?)");
       }
       continue;
     }
     if (key == "sample_size") {
-      c.sample_size = get_int(v, key, source);
+      c.sample_size = detail::config_int(v, key, source);
     } else if (key == "patch_size") {
-      c.patch_size = get_int(v, key, source);
+      c.patch_size = detail::config_int(v, key, source);
     } else if (key == "in_channels") {
-      c.in_channels = get_int(v, key, source);
+      c.in_channels = detail::config_int(v, key, source);
     } else if (key == "out_channels") {
       out_channels_null = v.is_null();  // resolved below, once in_channels is known
-      if (!out_channels_null) c.out_channels = get_int(v, key, source);
+      if (!out_channels_null) c.out_channels = detail::config_int(v, key, source);
     } else if (key == "num_layers") {
-      c.num_layers = get_int(v, key, source);
+      c.num_layers = detail::config_int(v, key, source);
     } else if (key == "attention_head_dim") {
-      c.attention_head_dim = get_int(v, key, source);
+      c.attention_head_dim = detail::config_int(v, key, source);
     } else if (key == "num_attention_heads") {
-      c.num_attention_heads = get_int(v, key, source);
+      c.num_attention_heads = detail::config_int(v, key, source);
     } else if (key == "joint_attention_dim") {
-      c.joint_attention_dim = get_int(v, key, source);
+      c.joint_attention_dim = detail::config_int(v, key, source);
     } else if (key == "caption_projection_dim") {
-      c.caption_projection_dim = get_int(v, key, source);
+      c.caption_projection_dim = detail::config_int(v, key, source);
     } else if (key == "pooled_projection_dim") {
-      c.pooled_projection_dim = get_int(v, key, source);
+      c.pooled_projection_dim = detail::config_int(v, key, source);
     } else if (key == "pos_embed_max_size") {
       if (v.is_null())
-        fail(source, key,
-             "null (a positional table computed from sample_size) is not supported by SD3 checkpoints");
-      c.pos_embed_max_size = get_int(v, key, source);
+        detail::config_key_error(
+            source, key,
+            "null (a positional table computed from sample_size) is not supported by SD3 checkpoints");
+      c.pos_embed_max_size = detail::config_int(v, key, source);
     } else if (key == "dual_attention_layers") {
       if (!v.is_array())
-        fail(source, key,
-             "expected an array of block indices, found " +
-                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        detail::config_key_error(source, key,
+                                 "expected an array of block indices, found " + detail::config_json_text(v));
       c.dual_attention_layers.clear();
-      for (const auto& e : v) c.dual_attention_layers.push_back(get_int(e, key, source));
+      for (const auto& e : v) c.dual_attention_layers.push_back(detail::config_int(e, key, source));
     } else if (key == "qk_norm") {
       if (v.is_null()) {
         c.qk_norm.reset();
       } else if (v.is_string()) {
         c.qk_norm = v.get<std::string>();
       } else {
-        fail(source, key,
-             "expected null or a string, found " +
-                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        detail::config_key_error(source, key,
+                                 "expected null or a string, found " + detail::config_json_text(v));
       }
     } else {
       throw std::invalid_argument(source + ": unknown config key \"" + key + "\" for " + kClassName +
