@@ -18,20 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A loopback port nobody listens on (bound, then released).
-int closed_port() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(s);
-  return ntohs(addr.sin_port);
-}
-
 // The last line of `text` that contains `part` ("" if none).
 std::string line_with(const std::string& text, const std::string& part) {
   const auto at = text.rfind(part);
@@ -51,7 +37,7 @@ std::string line_with(const std::string& text, const std::string& part) {
 // checkpoint to resume from.
 TEST(FlowgrpoTrain, ADeadRewardServerStopsTheRunNamingRewardUrlAndError) {
   ft::TempDir out;
-  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  const std::string url = "http://127.0.0.1:" + std::to_string(ft::free_loopback_port());
   // Two 4-image batches of one 4-image chunk each: the first fails to connect and opens
   // the circuit (circuit_failures 1), the second meets the open circuit.
   const std::string command =

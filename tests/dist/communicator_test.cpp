@@ -1,5 +1,7 @@
 #include "flowgrpo/dist/communicator.h"
 
+#include "support/test_support.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -38,26 +40,10 @@ TEST(MakeCommunicator, SingleProcessWithoutWorldSize) {
 }
 
 #if FLOWGRPO_WITH_DISTRIBUTED
-namespace {
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-}  // namespace
-
 // Two ranks as threads of one process over a real TCPStore and Gloo.
 TEST(C10dCommunicator, GlooCollectivesAcrossTwoRanks) {
   ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-  ::setenv("MASTER_PORT", std::to_string(free_port()).c_str(), 1);
+  ::setenv("MASTER_PORT", std::to_string(flowgrpo::testing::free_loopback_port()).c_str(), 1);
   ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
   torch::Tensor sums[2], gathered[2], broadcast[2];
   std::string errors[2];

@@ -98,20 +98,6 @@ std::string fault_server_script() {
   return flowgrpo::testing::data_path("reward_server/fault_server.py").string();
 }
 
-// A loopback port nobody listens on (bound, then released).
-int closed_port() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(s);
-  return ntohs(addr.sin_port);
-}
-
 fr::RewardBatch make_batch(int64_t n, uint64_t seed = 3) {
   auto gen = at::detail::createCPUGenerator(seed);
   fr::RewardBatch b;
@@ -159,9 +145,8 @@ class RemoteRewardTest : public ::testing::Test {
   static std::string url() { return server_->url(); }
   // Behaviours of the next /score requests (fault_server.py); resets its counters.
   void control(const std::vector<std::string>& queue, const std::string& fallback = "ok") {
-    const auto r =
-        client_.post_json(url() + "/control", json{{"queue", queue}, {"default", fallback}}.dump(
-                                                  -1, ' ', false, json::error_handler_t::replace));
+    const auto r = client_.post_json(url() + "/control", json{{"queue", queue}, {"default", fallback}}.dump(
+                                                             -1, ' ', false, json::error_handler_t::replace));
     ASSERT_TRUE(r.ok()) << r.describe();
   }
   json stats() {
@@ -249,7 +234,8 @@ TEST(RemoteRewardUnits, OptionsAreValidated) {
   EXPECT_EQ(g.max_batch, 64);
   EXPECT_EQ(geneval->name(), "geneval");
   auto ocr = registry.create("ocr", {{"health_check", false}, {"max_batch", 8}});
-  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().url, "http://127.0.0.1:18087");
+  EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().url,
+            "http://127.0.0.1:18087");
   EXPECT_EQ(dynamic_cast<fr::RemoteReward&>(fr::unwrap_score_range(*ocr)).options().max_batch, 8);
 }
 
@@ -308,7 +294,7 @@ TEST(RemoteRewardUnits, UrlsAreValidatedWhenTheRewardIsBuilt) {
 }
 
 TEST(RemoteRewardUnits, ConnectionRefused) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  const std::string url = "http://127.0.0.1:" + std::to_string(flowgrpo::testing::free_loopback_port());
   fr::RewardRegistry registry;
   // Health check on: construction fails fast, naming the URL.
   auto t0 = Clock::now();
@@ -335,7 +321,7 @@ TEST(RemoteRewardUnits, ConnectionRefused) {
 
 // The same with nothing listening: the open circuit's reason says "connect failed".
 TEST(RemoteRewardUnits, AnOpenCircuitKeepsTheConnectFailure) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  const std::string url = "http://127.0.0.1:" + std::to_string(flowgrpo::testing::free_loopback_port());
   fr::RewardRegistry registry;
   auto options = fast_options(url);
   options["health_check"] = false;
@@ -349,7 +335,7 @@ TEST(RemoteRewardUnits, AnOpenCircuitKeepsTheConnectFailure) {
 }
 
 TEST(RemoteRewardUnits, WaitForRecoveryIsBoundedPerOutage) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port());
+  const std::string url = "http://127.0.0.1:" + std::to_string(flowgrpo::testing::free_loopback_port());
   fr::RewardRegistry registry;
   auto options = fast_options(url);
   options["health_check"] = false;
@@ -570,7 +556,8 @@ TEST_F(RemoteRewardTest, AnyBrokenReplyMasksItsChunkAndNeverThrows) {
   }
   // The same through flowgrpo's combined reward: the reason then names the reward too.
   fr::RewardRegistry registry;
-  auto weighted = fr::WeightedReward::from_weights({{"remote", 1.0}}, registry, {{"remote", fast_options(url())}});
+  auto weighted =
+      fr::WeightedReward::from_weights({{"remote", 1.0}}, registry, {{"remote", fast_options(url())}});
   control({R"(raw:{"id": "$ID", "scores": [1e999, 1, 2]})"});
   fr::RewardResult r;
   ASSERT_NO_THROW(r = weighted->score(batch));
@@ -637,12 +624,13 @@ TEST_F(RemoteRewardTest, WaitForRecoveryResendsOnceTheServerAnswers) {
 TEST_F(RemoteRewardTest, MutatedRepliesKeepTheContract) {
   auto reward = create("remote", fast_options(url()));
   const auto batch = make_batch(3);
-  const std::string base =
-      R"({"id": "$ID", "scores": [1.5, 2, null], "components": {"c": [0.25, null, 3]}, )"
-      R"("errors": [null, null, "no object"]})";
-  const std::vector<std::string> tokens = {"1e999", "-1e999", "1e308", "-1e308", "1e-400", "null", "true",
-                                           "\"x\"", "[]", "{}", "[[", "]", "}", ",", ":", "$XFF",
-                                           "\"\\ud800\"", "18446744073709551616", "\"scores\"", "\"id\""};
+  const std::string base = R"({"id": "$ID", "scores": [1.5, 2, null], "components": {"c": [0.25, null, 3]}, )"
+                           R"("errors": [null, null, "no object"]})";
+  const std::vector<std::string> tokens = {
+      "1e999",      "-1e999", "1e308", "-1e308", "1e-400",      "null",
+      "true",       "\"x\"",  "[]",    "{}",     "[[",          "]",
+      "}",          ",",      ":",     "$XFF",   "\"\\ud800\"", "18446744073709551616",
+      "\"scores\"", "\"id\""};
   std::mt19937_64 rng(14);
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   int valid_samples = 0;

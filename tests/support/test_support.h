@@ -108,6 +108,10 @@ bool python_has(const std::string& modules);
 /// per process, in [0, 1000000).
 uint64_t reference_seed();
 
+/// A loopback TCP port that was free a moment ago (bound to port 0, then released):
+/// for a test's TCPStore, or as a port nobody listens on.
+int free_loopback_port();
+
 /// The start of a shell command running tests/reference/`script` (an oracle) with
 /// python(), Python warnings off; the script's arguments follow.
 std::string reference_oracle(const std::string& script);

@@ -2,8 +2,8 @@
 // on-policy first step, checkpoint layout.
 #include "flowgrpo/train/grpo_trainer.h"
 #include "flowgrpo/io/safetensors.h"
-#include "flowgrpo/train/base_model_record.h"
 #include "flowgrpo/shapes/shapes_pipeline.h"
+#include "flowgrpo/train/base_model_record.h"
 
 #include "support/test_support.h"
 
@@ -151,7 +151,8 @@ TEST(GrpoTrainer, MeanTrainingRewardRises) {
   // Each epoch's row keeps its optimizer steps (one per micro-batch of 8 here).
   ASSERT_EQ(run.metrics[0]["steps"].size(), 2u);
   for (const char* key : {"global_step", "grad_norm", "clipfrac", "approx_kl", "policy_loss"})
-    EXPECT_TRUE(run.metrics[0]["steps"][0].contains(key)) << key << " in " << run.metrics[0]["steps"][0].dump();
+    EXPECT_TRUE(run.metrics[0]["steps"][0].contains(key))
+        << key << " in " << run.metrics[0]["steps"][0].dump();
   const double first = (run.metrics[0]["reward"].get<double>() + run.metrics[1]["reward"].get<double>()) / 2;
   const double last = (run.metrics[6]["reward"].get<double>() + run.metrics[7]["reward"].get<double>()) / 2;
   std::printf("  mean brightness reward: epochs 0-1 %.4f -> epochs 6-7 %.4f\n", first, last);
@@ -296,7 +297,8 @@ TEST(GrpoTrainer, PixelModelCheckpointIsRefusedByTheLatentModel) {
     ft::check_adapter_base_model(adapter, *latent);
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("'latent_shape' is [3,8,8], this model's is [3,4,4]"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("'latent_shape' is [3,8,8], this model's is [3,4,4]"),
+              std::string::npos)
         << e.what();
   }
   auto resume = tiny_config(2);
@@ -305,7 +307,8 @@ TEST(GrpoTrainer, PixelModelCheckpointIsRefusedByTheLatentModel) {
     train(resume, dir.path(), /*latent=*/true);
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("pixel-space and a latent-space model"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("pixel-space and a latent-space model"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -353,7 +356,8 @@ TEST(GrpoTrainer, CreditReachesItsOwnTrajectory) {
   double shuffled = 0.0;
   auto gen = at::detail::createCPUGenerator(17);
   constexpr int kShuffles = 20;
-  for (int k = 0; k < kShuffles; ++k) shuffled += corr(gained, adv.index_select(0, torch::randperm(n, gen, torch::kLong)));
+  for (int k = 0; k < kShuffles; ++k)
+    shuffled += corr(gained, adv.index_select(0, torch::randperm(n, gen, torch::kLong)));
   shuffled /= kShuffles;
   std::printf("  corr(log-prob gain, own advantage) %.3f; with shuffled advantages (mean of %d) %.3f\n", own,
               kShuffles, shuffled);
@@ -375,7 +379,8 @@ class DyingReward : public flowgrpo::rewards::Reward {
     auto r = flowgrpo::rewards::RewardResult::from_scores(batch.as_float01().mean({1, 2, 3}));
     if (calls_++ >= good_calls_)
       for (int64_t i = 0; i < batch.size(); ++i)
-        r.invalidate(i, "geneval: POST http://127.0.0.1:18085/score: connect failed (gave up after 4 attempts)");
+        r.invalidate(i,
+                     "geneval: POST http://127.0.0.1:18085/score: connect failed (gave up after 4 attempts)");
     return r;
   }
 
@@ -414,9 +419,9 @@ TEST(GrpoTrainer, TooManyInvalidRewardsSaveACheckpointAndStop) {
   // Epoch 0 (2 batches) is scored; epoch 1's rewards all fail.
   const auto message = run_until_error(config, dir.path(), 2);
   ASSERT_FALSE(message.empty()) << "the run did not stop";
-  for (const char* part : {"epoch 1: 16 of 16 samples (100%) have no valid reward",
-                           "train.max_invalid_reward_fraction = 0.5", "http://127.0.0.1:18085/score",
-                           "connect failed", "resume=latest"})
+  for (const char* part :
+       {"epoch 1: 16 of 16 samples (100%) have no valid reward", "train.max_invalid_reward_fraction = 0.5",
+        "http://127.0.0.1:18085/score", "connect failed", "resume=latest"})
     EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
   // The state before epoch 1, saved once (save_freq wrote it at the epoch's start; the stop
   // points at it rather than rewriting it).
@@ -425,7 +430,8 @@ TEST(GrpoTrainer, TooManyInvalidRewardsSaveACheckpointAndStop) {
   EXPECT_NE(message.find(latest.filename().string()), std::string::npos) << message;
   EXPECT_EQ(trainer_state(latest)["epoch"], 1);
   size_t checkpoints = 0;
-  for (const auto& entry : fs::directory_iterator(dir / "checkpoints")) checkpoints += entry.is_directory() && !entry.is_symlink();
+  for (const auto& entry : fs::directory_iterator(dir / "checkpoints"))
+    checkpoints += entry.is_directory() && !entry.is_symlink();
   EXPECT_EQ(checkpoints, 1u);
   // Epoch 1's row is not written: a resumed run recomputes it.
   const auto rows = read_metrics(dir / "metrics.jsonl");
@@ -453,10 +459,12 @@ TEST(GrpoTrainer, ACheckpointFolderIsNeverRewrittenWithAnotherState) {
   EXPECT_EQ(trainer_state(dir / "checkpoints/checkpoint-0-epoch-3")["epoch"], 3);
   EXPECT_EQ(fs::canonical(dir / "checkpoints/latest").filename(), "checkpoint-0-epoch-3");
   // Resuming from the end state and stopping at once saves nothing new and rewrites nothing.
-  const auto before = fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json");
+  const auto before =
+      fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json");
   config.resume = "latest";
   ASSERT_EQ(run_until_error(config, dir.path(), 0), "");
-  EXPECT_EQ(fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json"), before);
+  EXPECT_EQ(fs::last_write_time(dir / "checkpoints/checkpoint-0-epoch-3/training_state/trainer_state.json"),
+            before);
   EXPECT_FALSE(fs::exists(dir / "checkpoints/checkpoint-0-epoch-3-2"));
 }
 
@@ -576,24 +584,6 @@ TEST(GrpoTrainer, ACorruptCheckpointIsRefusedNamingFileAndKey) {
 }
 
 #if FLOWGRPO_WITH_DISTRIBUTED
-namespace {
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
-}  // namespace
-
 // Issue 14: every rank used to choose the checkpoint folder's name itself with
 // fs::exists, without waiting for rank 0, so a rank looking after rank 0 had written
 // the folder (or on a file system it does not share) recorded another name. Here the
@@ -602,7 +592,7 @@ int free_port() {
 // choice, checkpoint-0-epoch-0, the folder rank 0 wrote.
 TEST(GrpoTrainer, EveryRankRecordsTheCheckpointNameRankZeroChose) {
   ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-  ::setenv("MASTER_PORT", std::to_string(free_port()).c_str(), 1);
+  ::setenv("MASTER_PORT", std::to_string(flowgrpo::testing::free_loopback_port()).c_str(), 1);
   ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
   TempDir dirs[2];
   fs::create_directories(dirs[0] / "checkpoints/checkpoint-0");  // an earlier run's
