@@ -28,13 +28,6 @@ double peak_rss_mb() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
-torch::Dtype bench_dtype(const std::string& s) {
-  if (s == "float32") return torch::kFloat;
-  if (s == "bfloat16") return torch::kBFloat16;
-  if (s == "float16") return torch::kHalf;
-  throw std::invalid_argument("--dtype: unknown dtype '" + s + "' (expected float32, bfloat16 or float16)");
-}
-
 // Forward FLOPs of one transformer call per image (matmuls only: 2·params·tokens for
 // the linear layers plus the attention products), for achieved-throughput figures.
 double forward_flops(const models::SD3TransformerConfig& c, int64_t text_tokens, int64_t linear_params) {
@@ -76,7 +69,7 @@ Command add_bench_command(CLI::App& app) {
                              ? fs::path(o->model) / "transformer"
                              : fs::path(o->model);
     const auto config = models::SD3TransformerConfig::from_file(dir / "config.json");
-    const auto dtype = bench_dtype(o->dtype);
+    const auto dtype = dtype_option(o->dtype);
     const torch::Device device(o->device);
     auto is_weights = [](const fs::path& p) {
       const auto n = p.filename().string();

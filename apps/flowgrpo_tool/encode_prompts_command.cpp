@@ -1,25 +1,12 @@
 #include "commands.h"
 
 #include "flowgrpo/data/prompt_dataset.h"
-#include "flowgrpo/models/pipelines/prompt_embedding_cache.h"
 #include "flowgrpo/models/pipelines/sd3_prompt_encoder.h"
 
 #include <iostream>
 #include <memory>
 
 namespace flowgrpo::tool {
-
-namespace {
-
-torch::Dtype parse_dtype(const std::string& s) {
-  if (s == "float32") return torch::kFloat;
-  if (s == "bfloat16") return torch::kBFloat16;
-  if (s == "float16") return torch::kHalf;
-  throw std::invalid_argument("--dtype: unknown dtype '" + s +
-                              "' (expected one of: float32, bfloat16, float16)");
-}
-
-}  // namespace
 
 Command add_encode_prompts_command(CLI::App& app) {
   struct Options {
@@ -50,20 +37,9 @@ Command add_encode_prompts_command(CLI::App& app) {
     index.require_class({"StableDiffusion3Pipeline"}, "encode-prompts");
     models::SD3PromptEncoderOptions encoding;
     encoding.max_sequence_length = o->max_sequence_length;
-    const auto dtype = parse_dtype(o->dtype);
-    const auto fingerprint = models::SD3PromptEncoder::fingerprint(index, encoding, dtype);
-    std::unique_ptr<models::SD3PromptEncoder> encoder;  // loaded only if something is to be encoded
-    const auto cache = models::ensure_prompt_cache(
-        o->out, texts, fingerprint,
-        "text encoders of " + index.dir().string() + " (" + encoding.to_string() + ", " +
-            c10::toString(dtype) + ")",
-        [&](const std::vector<std::string>& batch) {
-          if (!encoder)
-            encoder =
-                models::SD3PromptEncoder::from_pretrained(index, {dtype, torch::Device(o->device)}, encoding);
-          return encoder->encode(batch);
-        },
-        o->batch_size);
+    const auto dtype = dtype_option(o->dtype);
+    const auto cache = models::SD3PromptEncoder::open_cache(
+        index, o->out, texts, {dtype, torch::Device(o->device)}, encoding, true, o->batch_size);
     std::cout << "wrote " << o->out << ": " << cache.size() << " prompts, fingerprint " << cache.fingerprint()
               << "\n";
     return 0;

@@ -16,14 +16,6 @@ namespace flowgrpo::tool {
 
 namespace {
 
-torch::Dtype parse_compute_dtype(const std::string& s) {
-  if (s == "float32") return torch::kFloat;
-  if (s == "bfloat16") return torch::kBFloat16;
-  if (s == "float16") return torch::kHalf;
-  throw std::invalid_argument("--dtype: unknown dtype '" + s +
-                              "' (expected one of: float32, bfloat16, float16)");
-}
-
 // A pipeline folder's component sub-folder when it has one, else the folder itself
 // (a component folder given directly).
 std::filesystem::path component_folder(const std::string& model, const char* sub) {
@@ -71,7 +63,7 @@ Command add_forward_command(CLI::App& app) {
   app.add_option("--dtype", o->dtype, "compute dtype: float32, bfloat16 or float16");
   app.add_option("--device", o->device, "cpu or cuda[:N]");
   return [o]() {
-    const auto dtype = parse_compute_dtype(o->dtype);
+    const auto dtype = dtype_option(o->dtype);
     const torch::Device device(o->device);
     const auto in = io::load_safetensors(o->input);
     torch::NoGradGuard no_grad_guard;

@@ -5,7 +5,18 @@
 #include "flowgrpo/common/build_info.h"
 #include "flowgrpo/common/process.h"
 
+#include "flowgrpo/common/error.h"
+#include "flowgrpo/config/config.h"
+
 #include <map>
+
+namespace flowgrpo::tool {
+
+c10::ScalarType dtype_option(const std::string& value) {
+  return with_context("--dtype", [&] { return config::to_scalar_type(config::parse_dtype(value)); });
+}
+
+}  // namespace flowgrpo::tool
 
 int main(int argc, char** argv) {
   flowgrpo::keep_freed_memory_for_reuse();

@@ -74,6 +74,14 @@ std::string to_string(DType dtype) {
 DType parse_dtype(std::string_view name) {
   return parse_enum(kDTypes, name, "dtype");
 }
+c10::ScalarType to_scalar_type(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return c10::kFloat;
+    case DType::kBFloat16: return c10::kBFloat16;
+    case DType::kFloat16: return c10::kHalf;
+  }
+  throw std::invalid_argument("unknown dtype");
+}
 
 std::string to_string(SdeType type) {
   return enum_to_string(kSdeTypes, type);

@@ -1,6 +1,5 @@
 #include "flowgrpo/train/memory_plan.h"
 
-#include "flowgrpo/io/text_file.h"
 #include "flowgrpo/models/autoencoders/autoencoder_kl.h"
 #include "flowgrpo/models/lora.h"
 #include "flowgrpo/models/text_encoders/clip_text_model.h"

@@ -26,19 +26,6 @@ torch::Device default_device() {
   return torch::kCPU;
 }
 
-namespace {
-
-torch::Dtype torch_dtype(config::DType dtype) {
-  switch (dtype) {
-    case config::DType::kFloat32: return torch::kFloat;
-    case config::DType::kBFloat16: return torch::kBFloat16;
-    case config::DType::kFloat16: return torch::kHalf;
-  }
-  throw std::invalid_argument("unknown model.dtype");
-}
-
-}  // namespace
-
 std::filesystem::path prompt_cache_path(const config::Config& config) {
   if (config.model.prompt_cache == "off") return {};
   if (config.model.prompt_cache == "auto")
@@ -73,7 +60,7 @@ std::unique_ptr<models::TextToImagePipeline> load_pipeline(const config::Config&
     }
     case config::ModelType::kSd3: {
       models::SD3PipelineOptions o;
-      o.load = {torch_dtype(config.model.dtype), device};
+      o.load = {config::to_scalar_type(config.model.dtype), device};
       o.resolution = config.model.resolution;
       o.text.max_sequence_length = config.model.max_sequence_length;
       o.prompt_cache = prompt_cache_path(config);

@@ -13,6 +13,7 @@
 
 #include "flowgrpo/log/logging.h"
 
+#include <c10/core/ScalarType.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -50,6 +51,8 @@ enum class DType {
 std::string to_string(DType dtype);
 /// Throws std::invalid_argument listing "float32, bfloat16, float16".
 DType parse_dtype(std::string_view name);
+/// The LibTorch scalar type of `dtype` (kFloat, kBFloat16, kHalf).
+c10::ScalarType to_scalar_type(DType dtype);
 
 /// Stochastic step used while sampling training trajectories (reference `sample.sde_type`).
 enum class SdeType {
@@ -179,7 +182,7 @@ struct TrainConfig {
   /// server, a broken scorer) the trainer saves a checkpoint and stops with an error
   /// instead of training on nothing; 1 = never stop.
   double max_invalid_reward_fraction = 0.5;
-  int eval_freq = 60;                   ///< Evaluate every this many epochs (epoch 0 included); 0 = never.
+  int eval_freq = 60;  ///< Evaluate every this many epochs (epoch 0 included); 0 = never.
   /// Log the gradient noise scale from the micro-batches of each optimizer step
   /// (rl/gradient_noise.h); needs gradient_accumulation_steps >= 2.
   bool gradient_noise_scale = false;
@@ -227,13 +230,13 @@ struct PretrainConfig {
   /// encoder) or "vae" (the autoencoder of a latent model, trained first).
   std::string stage = "transformer";
   std::string
-      architecture;   ///< Folder with the component configs (model_index.json, transformer/config.json, ...).
+      architecture;  ///< Folder with the component configs (model_index.json, transformer/config.json, ...).
   /// A latent model's trained VAE component folder (the vae stage's output_dir/vae),
   /// frozen during the transformer stage; "" = architecture/vae if it holds weights.
   std::string vae;
-  double kl_weight = 1e-4;           ///< vae stage: weight of the KL term (per latent element) vs the L1 loss.
-  int latent_stat_images = 4096;     ///< vae stage: renders whose latents set scaling_factor / shift_factor.
-  int steps = 20000;  ///< Optimizer steps.
+  double kl_weight = 1e-4;         ///< vae stage: weight of the KL term (per latent element) vs the L1 loss.
+  int latent_stat_images = 4096;   ///< vae stage: renders whose latents set scaling_factor / shift_factor.
+  int steps = 20000;               ///< Optimizer steps.
   int batch_size = 64;             ///< Images per step.
   double learning_rate = 3e-4;     ///< AdamW peak learning rate (linear warm-up, then constant).
   double weight_decay = 0.0;       ///< AdamW weight decay.

@@ -126,16 +126,6 @@ sampling::Conditioning PromptEmbeddingCache::lookup(const std::vector<std::strin
   return {embeds_.index_select(0, index), pooled_.index_select(0, index)};
 }
 
-bool prompt_cache_is_complete(const fs::path& path, const std::vector<std::string>& prompts,
-                              const std::string& fingerprint) {
-  if (!fs::exists(path)) return false;
-  const auto cache = PromptEmbeddingCache::open(path);
-  if (cache.fingerprint() != fingerprint)
-    throw std::invalid_argument(
-        stale_message(path, cache.fingerprint(), cache.encoder_description(), fingerprint));
-  return cache.missing(prompts).empty();
-}
-
 PromptEmbeddingCache ensure_prompt_cache(const fs::path& path, const std::vector<std::string>& prompts,
                                          const std::string& fingerprint,
                                          const std::string& encoder_description, const PromptEncodeFn& encode,

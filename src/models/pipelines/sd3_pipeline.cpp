@@ -13,12 +13,6 @@ namespace {
 
 const std::vector<std::string> kSd3Classes = {"StableDiffusion3Pipeline"};
 
-std::string encoder_description(const ModelIndex& index, const SD3PromptEncoderOptions& text,
-                                torch::Dtype dtype) {
-  return "text encoders of " + index.dir().string() + " (" + text.to_string() + ", " + c10::toString(dtype) +
-         ")";
-}
-
 // Component configs against each other, before any weight is read.
 void check_components(const ModelIndex& index, const SD3TransformerConfig& transformer,
                       const AutoencoderKLConfig& vae, int64_t resolution) {
@@ -47,13 +41,6 @@ void check_components(const ModelIndex& index, const SD3TransformerConfig& trans
 
 }  // namespace
 
-std::string sd3_prompt_cache_fingerprint(const fs::path& dir, const SD3PromptEncoderOptions& text,
-                                         torch::Dtype dtype) {
-  const auto index = ModelIndex::read(dir);
-  index.require_class(kSd3Classes, "the SD3 pipeline");
-  return SD3PromptEncoder::fingerprint(index, text, dtype);
-}
-
 std::unique_ptr<SD3Pipeline> SD3Pipeline::from_pretrained(const fs::path& dir,
                                                           const SD3PipelineOptions& options) {
   return with_context("SD3 pipeline " + dir.string(), [&] {
@@ -76,22 +63,11 @@ std::unique_ptr<SD3Pipeline> SD3Pipeline::from_pretrained(const fs::path& dir,
 
     auto log = log::get("pipeline");
     if (!options.prompt_cache.empty()) {
-      auto prompts = options.cache_prompts;
+      auto prompts = options.cache_prompts;  // the encoders live only while the cache is built
       prompts.emplace_back("");
-      const auto fingerprint = SD3PromptEncoder::fingerprint(index, options.text, options.load.dtype);
-      if (!prompt_cache_is_complete(options.prompt_cache, prompts, fingerprint)) {
-        if (!options.build_cache)
-          throw std::invalid_argument("prompt cache " + options.prompt_cache.string() +
-                                      " is missing or lacks prompts, and this process does not build it");
-        // The encoders live only while the cache is built.
-        auto encoder = SD3PromptEncoder::from_pretrained(index, options.load, options.text);
-        ensure_prompt_cache(
-            options.prompt_cache, prompts, fingerprint,
-            encoder_description(index, options.text, options.load.dtype),
-            [&](const std::vector<std::string>& batch) { return encoder->encode(batch); },
-            options.cache_batch_size, options.progress);
-      }
-      p->cache_ = PromptEmbeddingCache::open(options.prompt_cache);
+      p->cache_ =
+          SD3PromptEncoder::open_cache(index, options.prompt_cache, prompts, options.load, options.text,
+                                       options.build_cache, options.cache_batch_size, options.progress);
       log->info("prompt embeddings from {} ({} prompts); text encoders not loaded",
                 options.prompt_cache.string(), p->cache_->size());
     } else {

@@ -180,6 +180,26 @@ std::string SD3PromptEncoder::fingerprint(const ModelIndex& index, const SD3Prom
   return io::fingerprint_files(files) + "-" + encoding.to_string() + "-" + std::string(c10::toString(dtype));
 }
 
+PromptEmbeddingCache SD3PromptEncoder::open_cache(const ModelIndex& index, const fs::path& path,
+                                                  const std::vector<std::string>& prompts,
+                                                  const LoadOptions& options,
+                                                  const SD3PromptEncoderOptions& encoding, bool may_encode,
+                                                  int64_t batch_size, bool progress) {
+  std::unique_ptr<SD3PromptEncoder> encoder;  // loaded only if something is to be encoded
+  return ensure_prompt_cache(
+      path, prompts, fingerprint(index, encoding, options.dtype),
+      "text encoders of " + index.dir().string() + " (" + encoding.to_string() + ", " +
+          c10::toString(options.dtype) + ")",
+      [&](const std::vector<std::string>& batch) {
+        if (!may_encode)
+          throw std::invalid_argument("prompt cache " + path.string() +
+                                      " is missing or lacks prompts, and this process does not build it");
+        if (!encoder) encoder = from_pretrained(index, options, encoding);
+        return encoder->encode(batch);
+      },
+      batch_size, progress);
+}
+
 void SD3PromptEncoder::check_fits_transformer(const ModelIndex& index, int64_t joint_attention_dim,
                                               int64_t pooled_projection_dim) {
   const auto l_file = index.component_dir("text_encoder", "CLIPTextModelWithProjection") / "config.json";

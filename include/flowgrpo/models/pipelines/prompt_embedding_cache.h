@@ -78,10 +78,4 @@ PromptEmbeddingCache ensure_prompt_cache(const std::filesystem::path& path,
                                          const std::string& encoder_description, const PromptEncodeFn& encode,
                                          int64_t batch_size = 16, bool progress = true);
 
-/// Whether the cache at `path` exists, carries `fingerprint` and holds every prompt
-/// (no encoder is needed then). False for a missing file; throws for a stale one, as
-/// ensure_prompt_cache.
-bool prompt_cache_is_complete(const std::filesystem::path& path, const std::vector<std::string>& prompts,
-                              const std::string& fingerprint);
-
 }  // namespace flowgrpo::models

@@ -99,9 +99,4 @@ class SD3Pipeline final : public TextToImagePipeline {
   std::unique_ptr<SD3VelocityModel> velocity_;
 };
 
-/// The cache fingerprint of `dir`'s text encoders and tokenizers with `text` options
-/// and encoder `dtype` (SD3PromptEncoder::fingerprint after reading model_index.json).
-std::string sd3_prompt_cache_fingerprint(const std::filesystem::path& dir,
-                                         const SD3PromptEncoderOptions& text, torch::Dtype dtype);
-
 }  // namespace flowgrpo::models

@@ -17,6 +17,7 @@
 
 #include "flowgrpo/models/load_options.h"
 #include "flowgrpo/models/pipelines/model_index.h"
+#include "flowgrpo/models/pipelines/prompt_embedding_cache.h"
 #include "flowgrpo/models/text_encoders/clip_text_model.h"
 #include "flowgrpo/models/text_encoders/t5_encoder_model.h"
 #include "flowgrpo/sampling/velocity_model.h"
@@ -86,6 +87,18 @@ class SD3PromptEncoder {
   /// @throws std::invalid_argument naming a missing component or file.
   static std::string fingerprint(const ModelIndex& index, const SD3PromptEncoderOptions& encoding,
                                  torch::Dtype dtype);
+
+  /// The prompt-embedding cache at `path` holding every prompt of `prompts`: opened as
+  /// is when it already does; otherwise built or extended (ensure_prompt_cache) with
+  /// encoders loaded from `index` for that only, in `options`, and released after.
+  /// @param may_encode false (ranks that wait for rank 0): a missing or incomplete cache
+  ///        is an error instead.
+  /// @throws std::invalid_argument for a stale cache (ensure_prompt_cache), or when
+  ///         encoding is needed but not allowed.
+  static PromptEmbeddingCache open_cache(const ModelIndex& index, const std::filesystem::path& path,
+                                         const std::vector<std::string>& prompts, const LoadOptions& options,
+                                         const SD3PromptEncoderOptions& encoding, bool may_encode = true,
+                                         int64_t batch_size = 16, bool progress = true);
 
   /// Checks the three encoders' config.json files against the transformer's
   /// joint_attention_dim and pooled_projection_dim without loading weights.
