@@ -8,11 +8,11 @@
 #include "flowgrpo/eval/evaluator.h"
 #include "flowgrpo/eval/reconstruction_eval.h"
 #include "flowgrpo/log/logging.h"
-#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/shapes/prompt_spec.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
+#include "flowgrpo/shapes/shapes_render_source.h"
 #include "flowgrpo/train/pretrainer.h"
 #include "flowgrpo/train/run_setup.h"
-#include "flowgrpo/shapes/shapes_render_source.h"
 #include "flowgrpo/train/vae_pretrainer.h"
 
 #include <CLI/CLI.hpp>
@@ -43,8 +43,9 @@ int main(int argc, char** argv) {
     const auto device = ft::default_device();
     const auto& p = config.pretrain;
     const auto train_prompts = ft::load_prompts(config, config.data.train_prompts);
-    const auto eval_prompts = ft::to_eval_prompts(
-        p.eval_prompts.empty() ? train_prompts : ft::load_prompts(config, p.eval_prompts), config.eval.max_prompts);
+    const auto eval_prompts =
+        ft::to_eval_prompts(p.eval_prompts.empty() ? train_prompts : ft::load_prompts(config, p.eval_prompts),
+                            config.eval.max_prompts);
     auto reward = ft::make_reward(config);
     const auto out = ft::output_dir(config, output_override);
     auto log = flowgrpo::log::get("pretrain");
@@ -69,10 +70,11 @@ int main(int argc, char** argv) {
       ft::VaePretrainer trainer(config, vae, data, out, [&](int64_t step, fm::AutoencoderKL& v) {
         const auto r = flowgrpo::eval::evaluate_reconstruction(v, *reward, eval_images, prompts, metadata,
                                                                config.sample.test_batch_size);
-        log->info("step {}: reconstructions of {} renders: strict accuracy {:.2f}% (originals {:.2f}%), "
-                  "mean |error| {:.4f}, max {:.3f}",
-                  step, r.num_images, 100.0 * r.reconstructed_strict_accuracy,
-                  100.0 * r.original_strict_accuracy, r.mean_abs_error, r.max_abs_error);
+        log->info(
+            "step {}: reconstructions of {} renders: strict accuracy {:.2f}% (originals {:.2f}%), "
+            "mean |error| {:.4f}, max {:.3f}",
+            step, r.num_images, 100.0 * r.reconstructed_strict_accuracy, 100.0 * r.original_strict_accuracy,
+            r.mean_abs_error, r.max_abs_error);
         return r.to_json();
       });
       trainer.run();
@@ -80,8 +82,8 @@ int main(int argc, char** argv) {
     }
 
     auto pipeline = flowgrpo::shapes::ShapesPipeline::from_configs(p.architecture, device, p.vae);
-    flowgrpo::shapes::ShapesRenderSource data(train_prompts, flowgrpo::shapes::Renderer({pipeline->resolution()}),
-                                config.seed);
+    flowgrpo::shapes::ShapesRenderSource data(
+        train_prompts, flowgrpo::shapes::Renderer({pipeline->resolution()}), config.seed);
     ft::Pretrainer trainer(config, *pipeline, data, out, [&](int64_t step) {
       flowgrpo::eval::EvalOptions o;
       o.num_steps = config.sample.eval_num_steps;

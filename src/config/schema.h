@@ -34,12 +34,11 @@ inline auto fields_of(const LoraConfig*) {
 
 inline auto fields_of(const ModelConfig*) {
   using S = ModelConfig;
-  return std::make_tuple(field("pretrained", &S::pretrained), field("type", &S::type),
-                         field("dtype", &S::dtype), field("autocast", &S::autocast),
-                         field("gradient_checkpointing", &S::gradient_checkpointing),
-                         field("resolution", &S::resolution),
-                         field("max_sequence_length", &S::max_sequence_length),
-                         field("prompt_cache", &S::prompt_cache), field("lora", &S::lora));
+  return std::make_tuple(
+      field("pretrained", &S::pretrained), field("type", &S::type), field("dtype", &S::dtype),
+      field("autocast", &S::autocast), field("gradient_checkpointing", &S::gradient_checkpointing),
+      field("resolution", &S::resolution), field("max_sequence_length", &S::max_sequence_length),
+      field("prompt_cache", &S::prompt_cache), field("lora", &S::lora));
 }
 
 inline auto fields_of(const DataConfig*) {

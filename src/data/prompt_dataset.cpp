@@ -44,14 +44,16 @@ const json& require(const json& obj, const std::string& key, const std::string& 
 // A JSON integer >= 1 (GenEval counts and indices are Python ints; 2.0 is not accepted).
 int64_t positive_integer(const json& j, const std::string& name) {
   if (!j.is_number_integer() || j.get<int64_t>() < 1)
-    throw std::invalid_argument("'" + name + "' must be an integer >= 1, found " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    throw std::invalid_argument("'" + name + "' must be an integer >= 1, found " +
+                                j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return j.get<int64_t>();
 }
 
 void check_class(const json& clause, const std::string& where) {
   const json& cls = require(clause, "class", where);
   if (!cls.is_string() || strip(cls.get<std::string>()).empty())
-    throw std::invalid_argument("'" + where + "class' must be a non-empty string, found " + cls.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    throw std::invalid_argument("'" + where + "class' must be a non-empty string, found " +
+                                cls.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void check_include_clause(const json& clause, size_t index) {
@@ -67,8 +69,9 @@ void check_include_clause(const json& clause, size_t index) {
   if (const auto it = clause.find("position"); it != clause.end()) {
     const json& pos = *it;
     if (!pos.is_array() || pos.size() != 2 || !pos[0].is_string() || !pos[1].is_number_integer())
-      throw std::invalid_argument(
-          "'" + where + "position' must be [relation, index] (a string and an integer), found " + pos.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      throw std::invalid_argument("'" + where +
+                                  "position' must be [relation, index] (a string and an integer), found " +
+                                  pos.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     const auto relation = pos[0].get<std::string>();
     const auto& relations = geneval_relations();
     if (std::find(relations.begin(), relations.end(), relation) == relations.end())
@@ -245,7 +248,9 @@ void dump_python(const json& j, const std::vector<std::string>& key_order, std::
   } else if (j.is_string()) {
     dump_python_string(j.get_ref<const std::string&>(), out);
   } else {
-    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // numbers, booleans, null print as Python prints them
+    out += j.dump(
+        -1, ' ', false,
+        nlohmann::json::error_handler_t::replace);  // numbers, booleans, null print as Python prints them
   }
 }
 
@@ -277,7 +282,9 @@ const std::vector<std::string>& geneval_relations() {
 void validate_geneval_record(const json& record) {
   if (!record.is_object()) throw std::invalid_argument("expected a JSON object, found " + type_name(record));
   const json& tag = require(record, "tag", "");
-  if (!tag.is_string()) throw std::invalid_argument("'tag' must be a string, found " + tag.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!tag.is_string())
+    throw std::invalid_argument("'tag' must be a string, found " +
+                                tag.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!is_geneval_tag(tag.get<std::string>()))
     throw std::invalid_argument("unknown tag '" + tag.get<std::string>() +
                                 "' (valid: " + join(geneval_tags()) + ")");

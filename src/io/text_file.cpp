@@ -115,7 +115,8 @@ size_t drop_jsonl_rows_from(const fs::path& path, const std::string& key, int64_
   size_t dropped = 0;
   while (std::getline(in, line)) {
     const auto row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (row.is_object() && row.contains(key) && row[key].is_number_integer() && row[key].get<int64_t>() >= first) {
+    if (row.is_object() && row.contains(key) && row[key].is_number_integer() &&
+        row[key].get<int64_t>() >= first) {
       ++dropped;
       continue;
     }

@@ -215,8 +215,8 @@ RemoteImageFormat parse_remote_image_format(const std::string& name) {
 
 const std::vector<std::string>& RemoteRewardOptions::keys() {
   static const std::vector<std::string> k{
-      "url",           "timeout_s", "connect_timeout_s", "max_retries",      "backoff_initial_s",
-      "backoff_max_s", "max_batch", "image_format",      "circuit_failures", "circuit_cooldown_s",
+      "url",           "timeout_s",          "connect_timeout_s", "max_retries",      "backoff_initial_s",
+      "backoff_max_s", "max_batch",          "image_format",      "circuit_failures", "circuit_cooldown_s",
       "health_check",  "wait_for_recovery_s"};
   return k;
 }
@@ -271,7 +271,8 @@ RemoteRewardOptions RemoteRewardOptions::parse(const std::string& reward_name, c
                                                RemoteRewardOptions defaults) {
   const std::string where = "remote reward '" + reward_name + "': ";
   if (!options.is_object() && !options.is_null())
-    throw std::invalid_argument(where + "options must be an object, found " + options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    throw std::invalid_argument(where + "options must be an object, found " +
+                                options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   RemoteRewardOptions o = std::move(defaults);
   if (options.is_null()) {
     validate_options(reward_name, o);
@@ -282,8 +283,9 @@ RemoteRewardOptions RemoteRewardOptions::parse(const std::string& reward_name, c
     if (std::find(valid.begin(), valid.end(), it.key()) == valid.end())
       throw std::invalid_argument(where + "unknown option '" + it.key() + "' (valid: " + join(valid) + ")");
   auto bad_type = [&](const std::string& key, const char* expected) {
-    return std::invalid_argument(where + "option '" + key + "' must be " + expected + ", found " +
-                                 options.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return std::invalid_argument(
+        where + "option '" + key + "' must be " + expected + ", found " +
+        options.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
   auto number = [&](const std::string& key, double& out) {
     if (!options.contains(key)) return;
@@ -479,8 +481,9 @@ bool RemoteReward::wait_for_recovery() {
   if (!recovery_deadline_) recovery_deadline_ = now + to_ms(options_.wait_for_recovery_s);
   if (now >= *recovery_deadline_) return false;
   auto logger = log::get("reward");
-  logger->warn("reward '{}': waiting up to {} for the reward server {} to recover (wait_for_recovery_s)", name_,
-               format_seconds(std::chrono::duration<double>(*recovery_deadline_ - now).count()), options_.url);
+  logger->warn("reward '{}': waiting up to {} for the reward server {} to recover (wait_for_recovery_s)",
+               name_, format_seconds(std::chrono::duration<double>(*recovery_deadline_ - now).count()),
+               options_.url);
   // Poll often enough not to waste much of a short outage, rarely enough not to load a
   // server that is restarting.
   const double poll_s = std::clamp(options_.backoff_initial_s, 0.05, 5.0);

@@ -62,7 +62,8 @@ T get(const nlohmann::json& j, const char* key, const fs::path& file, const std:
   try {
     return j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
-    bad(reward, file.string() + ": key '" + key + "' has the wrong type: " + j.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    bad(reward, file.string() + ": key '" + key + "' has the wrong type: " +
+                    j.at(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 
@@ -70,7 +71,9 @@ T get(const nlohmann::json& j, const char* key, const fs::path& file, const std:
 
 TorchScriptReward::Options TorchScriptReward::parse_options(const nlohmann::json& options,
                                                             const std::string& reward_name) {
-  if (!options.is_object()) bad(reward_name, "options must be a mapping, found " + options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (!options.is_object())
+    bad(reward_name, "options must be a mapping, found " +
+                         options.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   static const std::set<std::string> kKnown{"path", "device", "batch_size"};
   Options o;
   for (const auto& [key, value] : options.items()) {
@@ -88,7 +91,8 @@ TorchScriptReward::Options TorchScriptReward::parse_options(const nlohmann::json
       o.device = value.get<std::string>();
     } else if (key == "batch_size") {
       if (!value.is_number_integer() || value.get<int64_t>() < 1)
-        bad(reward_name, "option 'batch_size' must be an integer >= 1, found " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        bad(reward_name, "option 'batch_size' must be an integer >= 1, found " +
+                             value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       o.batch_size = value.get<int64_t>();
     }
   }
@@ -111,7 +115,9 @@ TorchScriptReward::TorchScriptReward(Spec spec, Options options)
       spec_.uses_text ? std::vector<std::string>{"pixel_values", "input_ids", "attention_mask"}
                       : std::vector<std::string>{"pixel_values"};
   if (inputs != expected)
-    bad(n, meta_file.string() + ": inputs " + nlohmann::json(inputs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ", expected " +
+    bad(n, meta_file.string() + ": inputs " +
+               nlohmann::json(inputs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+               ", expected " +
                nlohmann::json(expected).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   const auto proc = get<nlohmann::json>(meta, "image_processor", meta_file, n);
   image_options_.shortest_edge = get<int64_t>(proc, "shortest_edge", meta_file, n);

@@ -24,8 +24,9 @@ std::optional<fs::path> resolve_pretrain_resume(const std::string& resume, const
   if (resume != "latest") return fs::path(resume);
   const auto latest = output_dir / "checkpoints" / "latest";
   if (!fs::exists(latest)) {
-    log::get("pretrain")->info("resume: latest requested but {} has no checkpoint; starting from scratch",
-                               output_dir.string());
+    log::get("pretrain")
+        ->info("resume: latest requested but {} has no checkpoint; starting from scratch",
+               output_dir.string());
     return std::nullopt;
   }
   std::ifstream in(latest);

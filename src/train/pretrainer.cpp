@@ -1,6 +1,6 @@
 #include "flowgrpo/train/pretrainer.h"
-#include "flowgrpo/train/pretrain_checkpoints.h"
 #include "flowgrpo/io/text_file.h"
+#include "flowgrpo/train/pretrain_checkpoints.h"
 
 #include "flowgrpo/common/error.h"
 #include "flowgrpo/io/safetensors.h"
@@ -35,8 +35,8 @@ at::Generator step_generator(int64_t seed, int64_t step, PretrainStream stream) 
 
 }  // namespace
 
-Pretrainer::Pretrainer(const config::Config& config, shapes::ShapesPipeline& pipeline, data::ImageTextSource& data,
-                       fs::path output_dir, PretrainEvalHook eval_hook)
+Pretrainer::Pretrainer(const config::Config& config, shapes::ShapesPipeline& pipeline,
+                       data::ImageTextSource& data, fs::path output_dir, PretrainEvalHook eval_hook)
     : config_(config),
       pipeline_(pipeline),
       data_(data),
@@ -143,7 +143,10 @@ int64_t Pretrainer::run() {
         pipeline_.transformer()->train();
         pipeline_.text_encoder()->train();
       }
-      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump(
+                     -1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n"
+              << std::flush;
     }
   }
   bar.finish();
@@ -163,7 +166,9 @@ void Pretrainer::save_checkpoint() {
   pipeline_.save(tmp / "model");
   save_ema(*ema_, tmp / "ema.safetensors");
   torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "transformer"}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "transformer"}}.dump(
+                                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                                "\n");
   publish_checkpoint(tmp);
 }
 

@@ -5,8 +5,8 @@
 #include "flowgrpo/io/text_file.h"
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/log/progress_bar.h"
-#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/sampling/sample_noise.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/train/pretrain_checkpoints.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -29,9 +29,13 @@ constexpr int64_t kStatisticsBatch = 256;
 
 }  // namespace
 
-VaePretrainer::VaePretrainer(const config::Config& config, models::AutoencoderKL& vae, data::ImageTextSource& data,
-                             fs::path output_dir, VaeEvalHook eval_hook)
-    : config_(config), vae_(vae), data_(data), output_dir_(std::move(output_dir)), eval_hook_(std::move(eval_hook)) {
+VaePretrainer::VaePretrainer(const config::Config& config, models::AutoencoderKL& vae,
+                             data::ImageTextSource& data, fs::path output_dir, VaeEvalHook eval_hook)
+    : config_(config),
+      vae_(vae),
+      data_(data),
+      output_dir_(std::move(output_dir)),
+      eval_hook_(std::move(eval_hook)) {
   optimizer_ = make_pretrain_optimizer(config_.pretrain, parameters());
   ema_ = make_pretrain_ema(config_.pretrain, parameters());
 }
@@ -48,8 +52,7 @@ VaeLoss VaePretrainer::loss(int64_t step, const data::ImageTextBatch& batch) {
   const auto z = posterior.sample(gen);
   const auto reconstruction = (vae_->decode(z) - x).abs().mean();
   // KL(N(μ, σ²) ‖ N(0, 1)) per element, averaged (diffusers sums; the weight absorbs the difference).
-  const auto kl =
-      0.5 * (posterior.mean.pow(2) + posterior.logvar.exp() - 1.0 - posterior.logvar).mean();
+  const auto kl = 0.5 * (posterior.mean.pow(2) + posterior.logvar.exp() - 1.0 - posterior.logvar).mean();
   VaeLoss out;
   out.total = reconstruction + config_.pretrain.kl_weight * kl;
   out.reconstruction = reconstruction.item<double>();
@@ -140,7 +143,10 @@ int64_t VaePretrainer::run() {
         result = eval_hook_(step_, vae_);
         vae_->train();
       }
-      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+      metrics << nlohmann::json{{"step", step_}, {"eval", result}}.dump(
+                     -1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n"
+              << std::flush;
     }
   }
   bar.finish();
@@ -164,10 +170,11 @@ int64_t VaePretrainer::run() {
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n"
           << std::flush;
-  log->info("VAE pretraining done: {} steps this run; latents of {} renders give shift_factor {:.6g}, "
-            "scaling_factor {:.6g}; VAE in {}",
-            step_ - start, p.latent_stat_images, factors.shift_factor, factors.scaling_factor,
-            (output_dir_ / "vae").string());
+  log->info(
+      "VAE pretraining done: {} steps this run; latents of {} renders give shift_factor {:.6g}, "
+      "scaling_factor {:.6g}; VAE in {}",
+      step_ - start, p.latent_stat_images, factors.shift_factor, factors.scaling_factor,
+      (output_dir_ / "vae").string());
   return step_ - start;
 }
 
@@ -176,7 +183,9 @@ void VaePretrainer::save_checkpoint() {
   vae_->save_pretrained(tmp / "vae");
   save_ema(*ema_, tmp / "ema.safetensors");
   torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "vae"}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  io::write_text_atomic(tmp / "state.json", nlohmann::json{{"step", step_}, {"stage", "vae"}}.dump(
+                                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                                "\n");
   publish_checkpoint(tmp);
 }
 

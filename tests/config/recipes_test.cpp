@@ -46,15 +46,15 @@ const std::vector<Recipe>& recipes() {
       // 32 GPUs: 9 x 24, int(48 / (32 * 9 / 24)) = 4 batches, GA 4 / 2 = 2.
       {"geneval.yaml", "geneval_sd3", 32, "geneval", F::kGeneval, "dataset/geneval/train_metadata.jsonl",
        "dataset/geneval/test_metadata.jsonl", 9, 24, 4, 2, 14, 0.04, 288, 12, 48},
-      {"ocr.yaml", "general_ocr_sd3", 32, "ocr", F::kText, "dataset/ocr/train.txt", "dataset/ocr/test.txt", 9, 24,
-       4, 2, 16, 0.04, 288, 12, 48},
+      {"ocr.yaml", "general_ocr_sd3", 32, "ocr", F::kText, "dataset/ocr/train.txt", "dataset/ocr/test.txt", 9,
+       24, 4, 2, 16, 0.04, 288, 12, 48},
       {"pickscore.yaml", "pickscore_sd3", 32, "pickscore", F::kText, "dataset/pickscore/train.txt",
        "dataset/pickscore/test.txt", 9, 24, 4, 2, 16, 0.01, 288, 12, 48},
       // 1 GPU: 8 x 8, int(8 / (1 * 8 / 8)) = 8 batches, GA 8 / 2 = 4 (general_ocr_sd3_1gpu; the
       // reference has no one-GPU GenEval or PickScore recipe, these borrow its layout).
       {"geneval_1gpu.yaml", "general_ocr_sd3_1gpu layout, geneval_sd3 task", 1, "geneval", F::kGeneval,
-       "dataset/geneval/train_metadata.jsonl", "dataset/geneval/test_metadata.jsonl", 8, 8, 8, 4, 16, 0.04, 8, 1,
-       8},
+       "dataset/geneval/train_metadata.jsonl", "dataset/geneval/test_metadata.jsonl", 8, 8, 8, 4, 16, 0.04, 8,
+       1, 8},
       {"ocr_1gpu.yaml", "general_ocr_sd3_1gpu", 1, "ocr", F::kText, "dataset/ocr/train.txt",
        "dataset/ocr/test.txt", 8, 8, 8, 4, 16, 0.04, 8, 1, 8},
       {"pickscore_1gpu.yaml", "general_ocr_sd3_1gpu layout, pickscore_sd3 task", 1, "pickscore", F::kText,
@@ -217,8 +217,9 @@ TEST(RecipeWorldSize, OtherValidGpuCountsScaleThePromptsPerEpoch) {
 TEST(RecipeWorldSize, EightGpuOverridesKeepTheReferenceEpoch) {
   for (const char* file : {"geneval.yaml", "ocr.yaml", "pickscore.yaml"}) {
     SCOPED_TRACE(file);
-    const auto c = fc::load_config(recipes_source_dir() / "configs" / file,
-                                   {"sample.num_batches_per_epoch=16", "train.gradient_accumulation_steps=8"});
+    const auto c =
+        fc::load_config(recipes_source_dir() / "configs" / file,
+                        {"sample.num_batches_per_epoch=16", "train.gradient_accumulation_steps=8"});
     const auto layout = fc::validate(c, 8);
     EXPECT_EQ(layout.images_per_iteration, 72);
     EXPECT_EQ(layout.groups_per_iteration, 3);

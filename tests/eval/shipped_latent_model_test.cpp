@@ -4,10 +4,10 @@
 // it reads the renders themselves (>= 99% strict accuracy) on prompts it never saw.
 #include "flowgrpo/data/prompt_dataset.h"
 #include "flowgrpo/eval/reconstruction_eval.h"
-#include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/rewards/shapes_reward.h"
 #include "flowgrpo/shapes/prompt_spec.h"
 #include "flowgrpo/shapes/renderer.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 
 #include "support/test_support.h"
 
@@ -49,15 +49,16 @@ TEST(ShippedLatentModel, VaeReconstructionsOfTestRendersKeepTheirStrictAccuracy)
       }
   }
   // Render seeds no VAE training or monitoring run used.
-  const auto images =
-      flowgrpo::shapes::Renderer({p->resolution()}).render_batch(specs, uint64_t{0x7E57});
+  const auto images = flowgrpo::shapes::Renderer({p->resolution()}).render_batch(specs, uint64_t{0x7E57});
   flowgrpo::rewards::ShapesReward reward;
   auto vae = p->vae();
   torch::NoGradGuard ng;
   const auto r = flowgrpo::eval::evaluate_reconstruction(vae, reward, images, prompts, metadata);
-  std::printf("  %lld test and held-out renders: originals %.2f%%, reconstructions %.2f%% strict; mean |error| %.4f\n",
-              static_cast<long long>(r.num_images), 100 * r.original_strict_accuracy,
-              100 * r.reconstructed_strict_accuracy, r.mean_abs_error);
+  std::printf(
+      "  %lld test and held-out renders: originals %.2f%%, reconstructions %.2f%% strict; mean |error| "
+      "%.4f\n",
+      static_cast<long long>(r.num_images), 100 * r.original_strict_accuracy,
+      100 * r.reconstructed_strict_accuracy, r.mean_abs_error);
   EXPECT_EQ(r.original_strict_accuracy, 1.0);
   EXPECT_GE(r.reconstructed_strict_accuracy, 0.99);
 }

@@ -95,9 +95,9 @@ TEST(RewardRegistry, UnknownNameListsRegisteredRewards) {
     EXPECT_NE(msg.find("lum"), std::string::npos) << msg;
     EXPECT_NE(msg.find("constant"), std::string::npos) << msg;
   }
-  EXPECT_THROW(registry.add("lum", "",
-                            [](const nlohmann::json&) { return std::make_unique<ConstantReward>(1); }),
-               std::invalid_argument);
+  EXPECT_THROW(
+      registry.add("lum", "", [](const nlohmann::json&) { return std::make_unique<ConstantReward>(1); }),
+      std::invalid_argument);
   EXPECT_THROW(
       registry.add("Bad Name", "", [](const nlohmann::json&) { return std::make_unique<ConstantReward>(1); }),
       std::invalid_argument);
@@ -148,8 +148,7 @@ TEST(WeightedReward, RejectsBadWeightsAndDuplicates) {
   add_test_rewards(registry);
   EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", NAN}}, registry), std::invalid_argument);
   EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", INFINITY}}, registry), std::invalid_argument);
-  EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", 1}, {"lum", 2}}, registry),
-               std::invalid_argument);
+  EXPECT_THROW(fr::WeightedReward::from_weights({{"lum", 1}, {"lum", 2}}, registry), std::invalid_argument);
   EXPECT_THROW(fr::WeightedReward::from_weights({}, registry), std::invalid_argument);
 }
 
@@ -334,7 +333,8 @@ TEST(RewardRegistry, BuiltInRewardsDeclareTheirRanges) {
 TEST(WeightedReward, AnOverflowingSumIsMasked) {
   fr::RewardRegistry registry;
   add_test_rewards(registry);
-  auto reward = fr::WeightedReward::from_weights({{"constant", 2.0}}, registry, {{"constant", {{"value", 1e308}}}});
+  auto reward =
+      fr::WeightedReward::from_weights({{"constant", 2.0}}, registry, {{"constant", {{"value", 1e308}}}});
   const auto r = reward->score(make_batch({"a", "b"}));
   r.check("weighted", 2);
   EXPECT_FALSE(r.valid[0].item<bool>());

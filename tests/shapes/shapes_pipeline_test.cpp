@@ -203,7 +203,8 @@ TEST(ShapesPipeline, RefusesAVaeWhoseLatentsTheTransformerDoesNotTake) {
   }
   // A latent model's folder without trained VAE weights: named, with the way to make them.
   TempDir dir;
-  fsh::ShapesPipeline(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU, latent_test_vae(1))
+  fsh::ShapesPipeline(tiny_latent_transformer(), tiny_text(), tokenizer(), {}, 8, torch::kCPU,
+                      latent_test_vae(1))
       .save(dir.path());
   std::filesystem::remove(dir / "vae/diffusion_pytorch_model.safetensors");
   try {

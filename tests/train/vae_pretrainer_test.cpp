@@ -117,7 +117,8 @@ TEST(VaePretrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   }
   {
     // A row an interrupted run logged after its last checkpoint: recomputed, not kept.
-    std::ofstream(resumed / "pretrain_metrics.jsonl", std::ios::app) << R"({"step": 15, "l1": 9.0})" << "\n";
+    std::ofstream(resumed / "pretrain_metrics.jsonl", std::ios::app) << R"({"step": 15, "l1": 9.0})"
+                                                                     << "\n";
     auto config = vae_stage_config(20);
     config.resume = "latest";
     auto vae = block_vae();

@@ -13,8 +13,8 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <memory>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +24,7 @@ namespace flowgrpo::train {
 /// The checkpoint folder `resume` asks for: nullopt for "" or for "latest" when the
 /// run has none yet (logged), output_dir/checkpoints/<latest> for "latest", else `resume`.
 std::optional<std::filesystem::path> resolve_pretrain_resume(const std::string& resume,
-                                                              const std::filesystem::path& output_dir);
+                                                             const std::filesystem::path& output_dir);
 
 /// A fresh, empty staging folder for checkpoint `name` under output_dir/checkpoints.
 std::filesystem::path begin_checkpoint(const std::filesystem::path& output_dir, const std::string& name);

@@ -10,9 +10,9 @@
 /// a resumed run continues exactly where it stopped.
 
 #include "flowgrpo/config/config.h"
-#include "flowgrpo/shapes/shapes_pipeline.h"
-#include "flowgrpo/rl/ema.h"
 #include "flowgrpo/data/image_text_source.h"
+#include "flowgrpo/rl/ema.h"
+#include "flowgrpo/shapes/shapes_pipeline.h"
 
 #include <nlohmann/json.hpp>
 

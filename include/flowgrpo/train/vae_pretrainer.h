@@ -15,9 +15,9 @@
 /// model-space latents (z − shift)·scale have zero mean and unit variance.
 
 #include "flowgrpo/config/config.h"
+#include "flowgrpo/data/image_text_source.h"
 #include "flowgrpo/models/autoencoders/autoencoder_kl.h"
 #include "flowgrpo/rl/ema.h"
-#include "flowgrpo/data/image_text_source.h"
 
 #include <nlohmann/json.hpp>
 
@@ -31,9 +31,9 @@ namespace flowgrpo::train {
 using VaeEvalHook = std::function<nlohmann::json(int64_t step, models::AutoencoderKL& vae)>;
 
 struct VaeLoss {
-  torch::Tensor total;           ///< reconstruction + kl_weight · kl (differentiable)
-  double reconstruction = 0.0;   ///< mean |x̂ − x| in [−1, 1] units
-  double kl = 0.0;               ///< mean KL per latent element
+  torch::Tensor total;          ///< reconstruction + kl_weight · kl (differentiable)
+  double reconstruction = 0.0;  ///< mean |x̂ − x| in [−1, 1] units
+  double kl = 0.0;              ///< mean KL per latent element
 };
 
 /// SD3-style latent factors measured on latents z: shift = mean, scale = 1/std.

@@ -18,9 +18,9 @@
 
 #include "flowgrpo/models/attention.h"
 #include "flowgrpo/models/embeddings.h"
-#include "flowgrpo/models/transformers/joint_transformer_block.h"
 #include "flowgrpo/models/load_options.h"
 #include "flowgrpo/models/normalization.h"
+#include "flowgrpo/models/transformers/joint_transformer_block.h"
 #include "flowgrpo/models/transformers/sd3_transformer_config.h"
 #include "flowgrpo/sampling/velocity_model.h"
 
