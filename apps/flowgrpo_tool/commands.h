@@ -26,5 +26,6 @@ Command add_score_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_encode_prompts_command(CLI::App& app);
 Command add_memory_plan_command(CLI::App& app);
+Command add_allreduce_bench_command(CLI::App& app);
 
 }  // namespace flowgrpo::tool

@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
         "Build or extend the prompt-embedding cache of an SD3 pipeline for prompt files (what flowgrpo-train "
         "builds itself when its cache is missing)",
         flowgrpo::tool::add_encode_prompts_command);
+    add("allreduce-bench",
+        "Time the gradient all-reduce against its bucket size, as one rank of a torchrun/srun launch; prints "
+        "JSON lines",
+        flowgrpo::tool::add_allreduce_bench_command);
     add("memory-plan",
         "Per-GPU memory of an SD3 run at real size (rollout and training), from the configs alone",
         flowgrpo::tool::add_memory_plan_command);

@@ -20,6 +20,10 @@ namespace {
 std::string rank_prefix() {
   const char* rank = std::getenv("RANK");
   const char* world = std::getenv("WORLD_SIZE");
+  if (rank == nullptr && world == nullptr) {  // srun without torchrun
+    rank = std::getenv("SLURM_PROCID");
+    world = std::getenv("SLURM_NTASKS");
+  }
   if (rank == nullptr || world == nullptr || std::atoi(world) <= 1) return "";
   return std::string("[rank ") + rank + "] ";
 }
@@ -48,6 +52,13 @@ void keep_freed_memory_for_reuse() {
 
 void set_torch_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);
+}
+
+void exit_on_error(const std::string& program, const std::exception& e) {
+  std::fprintf(stderr, "%s%s: error: %s\n", rank_prefix().c_str(), program.c_str(), exception_message(e).c_str());
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(1);
 }
 
 int run_main(const std::string& program, const std::function<int()>& body) {

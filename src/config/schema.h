@@ -92,7 +92,9 @@ inline auto fields_of(const LoggingConfig*) {
 
 inline auto fields_of(const DistConfig*) {
   using S = DistConfig;
-  return std::make_tuple(field("backend", &S::backend), field("timeout_seconds", &S::timeout_seconds));
+  return std::make_tuple(field("backend", &S::backend), field("timeout_seconds", &S::timeout_seconds),
+                         field("bucket_size_mb", &S::bucket_size_mb),
+                         field("overlap_grad_reduce", &S::overlap_grad_reduce));
 }
 
 inline auto fields_of(const PretrainConfig*) {

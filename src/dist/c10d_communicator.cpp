@@ -1,8 +1,15 @@
 // The c10d-backed Communicator: Gloo on CPU, NCCL on CUDA (when the build has it).
 // Launch compatibility follows torch.distributed's env:// rendezvous
-// (rendezvous.py::_create_c10d_store; libtorch.md §1): RANK, WORLD_SIZE,
-// MASTER_ADDR, MASTER_PORT; under torchrun's agent store
-// (TORCHELASTIC_USE_AGENT_STORE=True) every rank is a client of a PrefixStore.
+// (rendezvous.py::_create_c10d_store; libtorch.md §1): rank 0 serves a TCPStore at
+// MASTER_ADDR:MASTER_PORT, or, under torchrun's agent store
+// (TORCHELASTIC_USE_AGENT_STORE=True), every rank is a client of a PrefixStore.
+//
+// Failures: a collective whose peer died or hung throws CollectiveError naming the
+// collective and the rank(s) responsible. Each rank publishes a heartbeat in the
+// store ("<beat> <collective#> <label>", every 0.5 s, from its own thread); a rank
+// whose collective failed reads them twice, 2 s apart: a rank whose beat stopped is
+// gone (killed, crashed, stopped), a live rank at an earlier collective is stuck, and
+// an unreachable store means rank 0 (which serves it) is gone.
 #if FLOWGRPO_WITH_DISTRIBUTED
 
 #include "flowgrpo/dist/communicator.h"
@@ -11,72 +18,200 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if FLOWGRPO_WITH_CUDA && defined(USE_C10D_NCCL)
+#include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #define FLOWGRPO_HAVE_NCCL 1
 #else
 #define FLOWGRPO_HAVE_NCCL 0
 #endif
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <iomanip>
 #include <cstdlib>
+#include <mutex>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace flowgrpo::dist {
 
 namespace {
 
-std::string require_env(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0')
-    throw std::invalid_argument(
-        std::string("distributed launch: environment variable ") + name +
-        " is not set (launch with torchrun, or set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
-  return v;
+using Clock = std::chrono::steady_clock;
+
+std::string first_line(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  std::string text = c10 != nullptr ? c10->what_without_backtrace() : e.what();
+  const auto nl = text.find('\n');
+  return nl == std::string::npos ? text : text.substr(0, nl);
 }
 
-c10::intrusive_ptr<c10d::Store> make_store(int rank, int world_size, std::chrono::milliseconds timeout) {
-  const std::string host = require_env("MASTER_ADDR");
-  const std::string port_text = require_env("MASTER_PORT");
-  const int port = std::atoi(port_text.c_str());
-  if (port <= 0 || port > 65535)
-    throw std::invalid_argument("distributed launch: MASTER_PORT='" + port_text + "' is not a TCP port");
-  c10d::TCPStoreOptions opts;
-  opts.port = static_cast<std::uint16_t>(port);
-  opts.numWorkers = static_cast<std::size_t>(world_size);
-  opts.timeout = timeout;
-  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
-  if (agent != nullptr && std::string(agent) == "True") {
-    opts.isServer = false;
+/// How to reach the rendezvous store, as often as a new connection is needed.
+struct StoreAddress {
+  LaunchEnvironment launch;
+  bool agent_store = false;  ///< torchrun's agent serves it (TORCHELASTIC_USE_AGENT_STORE)
+  std::string prefix;        ///< the agent store's "/worker/attempt_<n>"
+
+  c10::intrusive_ptr<c10d::Store> connect(bool server, std::chrono::milliseconds timeout) const {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<std::uint16_t>(launch.master_port);
+    opts.numWorkers = static_cast<std::size_t>(launch.world_size);
+    opts.timeout = timeout;
+    opts.isServer = server;
     opts.waitWorkers = false;
-    const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
-    auto store = c10::make_intrusive<c10d::TCPStore>(host, opts);
-    return c10::make_intrusive<c10d::PrefixStore>(
-        std::string("/worker/attempt_") + (restart != nullptr ? restart : "0"), store);
+    opts.multiTenant = !agent_store;
+    auto store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, opts);
+    if (!agent_store) return store;
+    return c10::make_intrusive<c10d::PrefixStore>(prefix, store);
   }
-  opts.isServer = rank == 0;
-  opts.multiTenant = true;
-  return c10::make_intrusive<c10d::TCPStore>(host, opts);
-}
+  std::string describe() const {
+    return launch.master_addr + ":" + std::to_string(launch.master_port) +
+           (agent_store ? " (torchrun's agent)" : " (served by rank 0)");
+  }
+};
+
+/// Publishes this rank's heartbeat and reads the others' when a collective fails.
+class PeerMonitor {
+ public:
+  PeerMonitor(StoreAddress address, int rank, int world_size)
+      : address_(std::move(address)), rank_(rank), world_size_(world_size) {
+    thread_ = std::thread([this] { beat(); });
+  }
+  ~PeerMonitor() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  void entering(int64_t seq, std::string_view label) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seq_ = seq;
+    label_ = std::string(label);
+  }
+
+  /// Who is to blame for collective `seq` failing on this rank.
+  std::string diagnose(int64_t seq) {
+    struct Beat {
+      int64_t beat = -1, seq = -1;
+      std::string label;
+    };
+    auto read_all = [&](c10d::Store& store) {
+      std::vector<Beat> out(static_cast<size_t>(world_size_));
+      for (int r = 0; r < world_size_; ++r) {
+        if (r == rank_) continue;
+        const std::string key = key_of(r);
+        if (!store.check({key})) continue;
+        const auto bytes = store.get(key);
+        std::istringstream in(std::string(bytes.begin(), bytes.end()));
+        auto& b = out[static_cast<size_t>(r)];
+        in >> b.beat >> b.seq;
+        std::getline(in >> std::ws, b.label);
+      }
+      return out;
+    };
+    std::vector<Beat> first, second;
+    try {
+      auto store = address_.connect(false, std::chrono::milliseconds(3000));
+      first = read_all(*store);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+      second = read_all(*store);
+    } catch (const std::exception&) {
+      return "the rendezvous store at " + address_.describe() +
+             " is unreachable: rank 0 (or the node serving the store) is gone";
+    }
+    std::vector<std::string> findings;
+    for (int r = 0; r < world_size_; ++r) {
+      if (r == rank_) continue;
+      const auto& a = first[static_cast<size_t>(r)];
+      const auto& b = second[static_cast<size_t>(r)];
+      if (b.beat < 0) {
+        findings.push_back("rank " + std::to_string(r) + " never reported a heartbeat");
+      } else if (b.beat == a.beat) {
+        findings.push_back("rank " + std::to_string(r) +
+                           " is gone (its heartbeat stopped: killed, crashed or stopped; last at collective #" +
+                           std::to_string(b.seq) + " '" + b.label + "')");
+      } else if (b.seq < seq) {
+        findings.push_back("rank " + std::to_string(r) +
+                           " is alive but has not reached this collective (it is at collective #" +
+                           std::to_string(b.seq) + " '" + b.label + "': hung, or slower than dist.timeout_seconds)");
+      }
+    }
+    if (findings.empty()) return "every other rank is alive and at this collective (a network failure?)";
+    std::string out;
+    for (const auto& f : findings) out += (out.empty() ? "" : "; ") + f;
+    return out;
+  }
+
+ private:
+  std::string key_of(int r) const { return "flowgrpo/heartbeat/" + std::to_string(r); }
+
+  void beat() {
+    c10::intrusive_ptr<c10d::Store> store;
+    int64_t count = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+      const std::string value = std::to_string(++count) + " " + std::to_string(seq_) + " " + label_;
+      lock.unlock();
+      try {
+        if (!store) store = address_.connect(false, std::chrono::milliseconds(5000));
+        store->set(key_of(rank_), std::vector<uint8_t>(value.begin(), value.end()));
+      } catch (const std::exception&) {
+        store.reset();  // the store is gone (rank 0 exited): nothing to report to
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
+    }
+  }
+
+  StoreAddress address_;
+  int rank_, world_size_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  int64_t seq_ = 0;
+  std::string label_ = "start-up";
+  std::thread thread_;
+};
 
 template <class Backend>
 class C10dCommunicator final : public Communicator {
  public:
-  C10dCommunicator(c10::intrusive_ptr<Backend> pg, int rank, int world_size, std::string name)
-      : pg_(std::move(pg)), rank_(rank), world_size_(world_size), name_(std::move(name)) {}
+  C10dCommunicator(c10::intrusive_ptr<Backend> pg, const LaunchEnvironment& launch, std::string name,
+                   torch::Device device, std::unique_ptr<PeerMonitor> monitor, int timeout_seconds)
+      : pg_(std::move(pg)),
+        rank_(launch.rank),
+        world_size_(launch.world_size),
+        name_(std::move(name)),
+        device_(device),
+        monitor_(std::move(monitor)),
+        timeout_seconds_(timeout_seconds) {}
 
   int rank() const override { return rank_; }
   int world_size() const override { return world_size_; }
 
-  void all_reduce_sum(torch::Tensor& tensor) override {
-    std::vector<at::Tensor> v{contiguous(tensor)};
-    c10d::AllreduceOptions o;
-    o.reduceOp = c10d::ReduceOp::SUM;
-    pg_->allreduce(v, o)->wait();
-    if (!v[0].is_same(tensor)) tensor.copy_(v[0]);
+  void all_reduce_sum(torch::Tensor& tensor, std::string_view label) override {
+    all_reduce_sum_async(tensor, label)->wait();
   }
 
-  torch::Tensor all_gather(const torch::Tensor& tensor) override {
-    auto in = tensor.contiguous();
+  std::unique_ptr<PendingCollective> all_reduce_sum_async(torch::Tensor& tensor, std::string_view label) override {
+    const auto seq = begin(label);
+    auto staged = staged_copy(tensor);
+    std::vector<at::Tensor> v{staged};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    auto work = guarded(seq, label, [&] { return pg_->allreduce(v, o); });
+    return std::make_unique<Pending>(*this, std::move(work), tensor, staged, seq, std::string(label));
+  }
+
+  torch::Tensor all_gather(const torch::Tensor& tensor, std::string_view label) override {
+    const auto seq = begin(label);
+    auto in = staged_copy(tensor.contiguous());
     std::vector<int64_t> shape = in.sizes().vec();
     if (shape.empty()) shape.push_back(1), in = in.reshape({1});
     shape[0] *= world_size_;
@@ -84,22 +219,30 @@ class C10dCommunicator final : public Communicator {
     std::vector<std::vector<at::Tensor>> outputs(1);
     for (int r = 0; r < world_size_; ++r) outputs[0].push_back(out.narrow(0, r * in.size(0), in.size(0)));
     std::vector<at::Tensor> inputs{in};
-    pg_->allgather(outputs, inputs)->wait();
-    return out;
+    guarded(seq, label, [&] {
+      pg_->allgather(outputs, inputs)->wait();
+      return 0;
+    });
+    return out.to(tensor.device());
   }
 
-  void broadcast(torch::Tensor& tensor, int root) override {
-    std::vector<at::Tensor> v{contiguous(tensor)};
+  void broadcast(torch::Tensor& tensor, int root, std::string_view label) override {
+    const auto seq = begin(label);
+    auto staged = staged_copy(tensor);
+    std::vector<at::Tensor> v{staged};
     c10d::BroadcastOptions o;
     o.rootRank = root;
-    pg_->broadcast(v, o)->wait();
-    if (!v[0].is_same(tensor)) tensor.copy_(v[0]);
+    guarded(seq, label, [&] {
+      pg_->broadcast(v, o)->wait();
+      return 0;
+    });
+    if (!staged.is_same(tensor)) tensor.copy_(staged);
   }
 
-  void barrier() override {
+  void barrier(std::string_view label) override {
     // A tiny all-reduce doubles as a barrier on every backend.
-    auto t = torch::zeros({1}, device_options());
-    all_reduce_sum(t);
+    auto t = torch::zeros({1}, torch::TensorOptions().device(device_));
+    all_reduce_sum(t, label);
   }
 
   std::string description() const override {
@@ -107,47 +250,133 @@ class C10dCommunicator final : public Communicator {
   }
 
  private:
-  static torch::Tensor contiguous(const torch::Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
-  torch::TensorOptions device_options() const {
-    return name_ == "nccl" ? torch::TensorOptions().device(torch::kCUDA) : torch::TensorOptions();
+  class Pending final : public PendingCollective {
+   public:
+    Pending(C10dCommunicator& owner, c10::intrusive_ptr<c10d::Work> work, torch::Tensor target,
+            torch::Tensor staged, int64_t seq, std::string label)
+        : owner_(owner),
+          work_(std::move(work)),
+          target_(std::move(target)),
+          staged_(std::move(staged)),
+          seq_(seq),
+          label_(std::move(label)) {}
+    void wait() override {
+      if (!work_) return;
+      owner_.guarded(seq_, label_, [&] {
+        work_->wait();
+        return 0;
+      });
+      work_.reset();
+      if (!staged_.is_same(target_)) target_.copy_(staged_);
+    }
+
+   private:
+    C10dCommunicator& owner_;
+    c10::intrusive_ptr<c10d::Work> work_;
+    torch::Tensor target_, staged_;
+    int64_t seq_;
+    std::string label_;
+  };
+
+  int64_t begin(std::string_view label) {
+    const auto seq = ++seq_;
+    if (monitor_) monitor_->entering(seq, label);
+    return seq;
+  }
+
+  /// The tensor itself when the backend can use it in place, else a contiguous copy on
+  /// the backend's device (NCCL: this rank's GPU).
+  torch::Tensor staged_copy(const torch::Tensor& t) const {
+    if (t.device() == device_ && t.is_contiguous()) return t;
+    return t.to(device_, /*non_blocking=*/false, /*copy=*/true).contiguous();
+  }
+
+  template <class F>
+  auto guarded(int64_t seq, std::string_view label, F&& f) -> decltype(f()) {
+    const auto start = Clock::now();
+    try {
+      return f();
+    } catch (const std::exception& e) {
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      std::ostringstream msg;
+      msg << "collective #" << seq << " '" << label << "' (" << name_ << ") failed on rank " << rank_ << " of "
+          << world_size_ << " after " << std::fixed << std::setprecision(1) << waited
+          << " s (dist.timeout_seconds = " << timeout_seconds_ << "): " << first_line(e);
+      if (monitor_) msg << "; " << monitor_->diagnose(seq);
+      if (rank_ == 0)
+        // Rank 0 serves the rendezvous store: give the other ranks time to read the
+        // heartbeats for their own diagnosis before this process exits.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      throw CollectiveError(msg.str());
+    }
   }
 
   c10::intrusive_ptr<Backend> pg_;
   int rank_;
   int world_size_;
   std::string name_;
+  torch::Device device_;
+  std::unique_ptr<PeerMonitor> monitor_;
+  int timeout_seconds_;
+  std::atomic<int64_t> seq_{0};  // the gradient reducer may start collectives from autograd's threads
 };
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_c10d_communicator(const std::string& backend, int rank, int world_size,
+std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& launch, const std::string& backend,
                                                      int timeout_seconds) {
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds) * 1000);
   std::string chosen = backend;
   if (chosen == "auto") chosen = (FLOWGRPO_HAVE_NCCL && torch::cuda::is_available()) ? "nccl" : "gloo";
-  auto store = make_store(rank, world_size, timeout);
+  if (chosen != "gloo" && chosen != "nccl")
+    throw std::invalid_argument("unknown distributed backend '" + backend +
+                                "' (expected auto, gloo, nccl or none)");
+#if !FLOWGRPO_HAVE_NCCL
+  if (chosen == "nccl")
+    throw std::invalid_argument(
+        "dist.backend = nccl but this build has no NCCL (needs CUDA LibTorch with c10d NCCL)");
+#endif
+  StoreAddress address;
+  address.launch = launch;
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  address.agent_store = agent != nullptr && std::string(agent) == "True";
+  if (address.agent_store) {
+    const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
+    address.prefix = std::string("/worker/attempt_") + (restart != nullptr ? restart : "0");
+  }
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    store = address.connect(!address.agent_store && launch.rank == 0, timeout);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("distributed launch: " + launch.describe() + ": cannot reach the rendezvous store at " +
+                             address.describe() + ": " + first_line(e));
+  }
+  auto monitor = std::make_unique<PeerMonitor>(address, launch.rank, launch.world_size);
   if (chosen == "gloo") {
     auto opts = c10d::ProcessGroupGloo::Options::create();
     opts->timeout = timeout;
     const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
     opts->devices.push_back(ifname != nullptr ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
                                               : c10d::ProcessGroupGloo::createDefaultDevice());
-    auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, opts);
-    return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(pg, rank, world_size, "gloo");
+    auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, launch.rank, launch.world_size, opts);
+    return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(pg, launch, "gloo", torch::kCPU,
+                                                                      std::move(monitor), timeout_seconds);
   }
-  if (chosen == "nccl") {
 #if FLOWGRPO_HAVE_NCCL
-    auto opts = c10d::ProcessGroupNCCL::Options::create();
-    opts->timeout = timeout;
-    auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world_size, opts);
-    return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(pg, rank, world_size, "nccl");
+  // One GPU per local rank, set before the communicator exists (it binds lazily to the
+  // current device). Blocking wait makes a timed-out collective throw here, where it is
+  // diagnosed, instead of the watchdog tearing the process down.
+  const auto device = local_device(launch);
+  c10::cuda::set_device(device.index());
+  ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+  auto opts = c10d::ProcessGroupNCCL::Options::create();
+  opts->timeout = timeout;
+  auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, launch.rank, launch.world_size, opts);
+  return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(pg, launch, "nccl", device, std::move(monitor),
+                                                                    timeout_seconds);
 #else
-    throw std::invalid_argument(
-        "dist.backend = nccl but this build has no NCCL (needs CUDA LibTorch with c10d NCCL)");
+  throw std::logic_error("unreachable");
 #endif
-  }
-  throw std::invalid_argument("unknown distributed backend '" + backend +
-                              "' (expected auto, gloo, nccl or none)");
 }
 
 }  // namespace flowgrpo::dist

@@ -1,5 +1,7 @@
 #include "flowgrpo/rewards/torchscript_reward.h"
 
+#include "flowgrpo/common/device.h"
+
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/text/clip_tokenizer.h"
 
@@ -154,7 +156,7 @@ TorchScriptReward::TorchScriptReward(Spec spec, Options options)
     }
   }
   try {
-    impl_->device = torch::Device(options_.device);
+    impl_->device = parse_device(options_.device);  // "cuda": this rank's GPU
   } catch (const std::exception&) {
     bad(n, "option 'device': not a device: '" + options_.device + "'");
   }
@@ -168,7 +170,7 @@ TorchScriptReward::TorchScriptReward(Spec spec, Options options)
   impl_->module.eval();
   log::get("reward")->info("{}: loaded {} ({} inputs, {}x{} images) on {}", n, model_file.string(),
                            inputs.size(), image_options_.crop_height, image_options_.crop_width,
-                           options_.device);
+                           impl_->device.str());
 }
 
 TorchScriptReward::~TorchScriptReward() = default;

@@ -93,14 +93,21 @@ GrpoLossOutput grpo_loss(const GrpoLossInputs& in, const GrpoLossOptions& option
   return out;
 }
 
-void record_grpo_metrics(const GrpoLossOutput& output, MetricAccumulator& metrics) {
-  metrics.add("loss", output.loss.detach());
-  metrics.add("policy_loss", output.policy_loss.detach());
-  if (output.kl_loss.defined()) metrics.add("kl_loss", output.kl_loss.detach());
-  metrics.add("approx_kl", output.metrics.approx_kl);
-  metrics.add("clipfrac", output.metrics.clipfrac);
-  metrics.add("clipfrac_gt_one", output.metrics.clipfrac_gt_one);
-  metrics.add("clipfrac_lt_one", output.metrics.clipfrac_lt_one);
+void record_grpo_metrics(const GrpoLossOutput& output, MetricAccumulator& metrics, int64_t weight) {
+  metrics.add("loss", output.loss.detach(), weight);
+  metrics.add("policy_loss", output.policy_loss.detach(), weight);
+  if (output.kl_loss.defined()) metrics.add("kl_loss", output.kl_loss.detach(), weight);
+  metrics.add("approx_kl", output.metrics.approx_kl, weight);
+  metrics.add("clipfrac", output.metrics.clipfrac, weight);
+  metrics.add("clipfrac_gt_one", output.metrics.clipfrac_gt_one, weight);
+  metrics.add("clipfrac_lt_one", output.metrics.clipfrac_lt_one, weight);
+}
+
+std::vector<std::string> grpo_metric_names(bool with_kl) {
+  std::vector<std::string> names{"loss", "policy_loss", "approx_kl", "clipfrac", "clipfrac_gt_one",
+                                 "clipfrac_lt_one"};
+  if (with_kl) names.insert(names.begin() + 2, "kl_loss");
+  return names;
 }
 
 }  // namespace flowgrpo::rl

@@ -4,26 +4,37 @@
 
 namespace flowgrpo::rl {
 
-void MetricAccumulator::add(const std::string& name, double value) {
+namespace {
+void check_weight(const std::string& name, int64_t weight) {
+  if (weight < 1)
+    throw std::invalid_argument("MetricAccumulator::add: metric '" + name + "' has weight " +
+                                std::to_string(weight) + " (expected >= 1)");
+}
+}  // namespace
+
+void MetricAccumulator::add(const std::string& name, double value, int64_t weight) {
   if (name.empty()) throw std::invalid_argument("MetricAccumulator::add: empty metric name");
+  check_weight(name, weight);
   auto& e = entries_[name];
-  e.sum += value;
-  ++e.count;
+  e.sum += value * static_cast<double>(weight);
+  e.count += weight;
 }
 
-void MetricAccumulator::add(const std::string& name, const torch::Tensor& value) {
+void MetricAccumulator::add(const std::string& name, const torch::Tensor& value, int64_t weight) {
   if (name.empty()) throw std::invalid_argument("MetricAccumulator::add: empty metric name");
+  check_weight(name, weight);
   if (!value.defined() || value.numel() != 1)
     throw std::invalid_argument(
         "MetricAccumulator::add: metric '" + name + "' must be a tensor with one element, got " +
         (value.defined() ? std::to_string(value.numel()) + " elements" : "undefined"));
-  const auto v = value.detach().reshape({}).to(torch::kDouble);
+  auto v = value.detach().reshape({}).to(torch::kDouble);
+  if (weight != 1) v = v * static_cast<double>(weight);
   auto& e = entries_[name];
   if (e.pending.defined() && e.pending.device() != v.device())
     throw std::invalid_argument("MetricAccumulator::add: metric '" + name + "' was recorded on " +
                                 e.pending.device().str() + " and now on " + v.device().str());
   e.pending = e.pending.defined() ? e.pending + v : v.clone();
-  ++e.count;
+  e.count += weight;
 }
 
 void MetricAccumulator::merge(const MetricAccumulator& other) {

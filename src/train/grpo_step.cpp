@@ -27,7 +27,8 @@ void grpo_step(sampling::VelocityModel& model, torch::nn::Module& transformer,
   }
   const auto loss = rl::grpo_loss(loss_in, o.loss);
   (loss.loss * o.loss_scale).backward();
-  rl::record_grpo_metrics(loss, metrics);
+  // Per-image means: a micro-batch's values count once per image it holds.
+  rl::record_grpo_metrics(loss, metrics, in.latents.size(0));
 }
 
 }  // namespace flowgrpo::train

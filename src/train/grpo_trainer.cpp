@@ -6,8 +6,10 @@
 #include "flowgrpo/io/text_file.h"
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/log/progress_bar.h"
+#include "flowgrpo/common/stop_request.h"
 #include "flowgrpo/rewards/async_reward_scorer.h"
 #include "flowgrpo/rl/advantages.h"
+#include "flowgrpo/rl/grpo_loss.h"
 #include "flowgrpo/rl/zero_advantage_filter.h"
 #include "flowgrpo/sampling/sample_noise.h"
 #include "flowgrpo/sampling/sde_window.h"
@@ -93,7 +95,9 @@ GrpoTrainer::GrpoTrainer(Inputs inputs)
           rl::StatTrackerOptions{in_.config.sample.num_image_per_prompt > 1, in_.config.sample.global_std}),
       sampler_(static_cast<int64_t>(in_.train_prompts.size()), in_.config.sample.train_batch_size,
                in_.config.sample.num_image_per_prompt, in_.comm.world_size(), in_.comm.rank(),
-               in_.config.seed) {
+               in_.config.seed),
+      positions_(in_.comm.world_size(), in_.comm.rank(), in_.config.sample.train_batch_size,
+                 in_.config.sample.num_batches_per_epoch) {
   const auto& c = in_.config;
   if (!c.model.lora.enabled)
     throw std::invalid_argument(
@@ -110,6 +114,12 @@ GrpoTrainer::GrpoTrainer(Inputs inputs)
     models::inject_lora(transformer, lora_config_);
   }
   params_ = models::lora_parameters(transformer);
+  if (in_.comm.world_size() > 1) {
+    dist::GradientReducer::Options o;
+    o.bucket_bytes = static_cast<int64_t>(c.dist.bucket_size_mb * 1024.0 * 1024.0);
+    o.overlap = c.dist.overlap_grad_reduce;
+    reducer_ = std::make_unique<dist::GradientReducer>(in_.comm, params_, o);
+  }
   optimizer_ =
       std::make_unique<torch::optim::AdamW>(params_, torch::optim::AdamWOptions(c.train.learning_rate)
                                                          .betas({c.train.adam_beta1, c.train.adam_beta2})
@@ -166,9 +176,11 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
       prompts.push_back(in_.train_prompts.prompt(p));
       metadata.push_back(in_.train_prompts.metadata(p));
       out.tags.push_back(in_.train_prompts.tag(p));
-      seeds.push_back(stream_seed(
-          c.seed, kNoise,
-          {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(i), j}));
+      // Seeded by the image's place in the iteration (r·b + j), not by the rank layout:
+      // W processes × b draw the same noise as one process × W·b.
+      seeds.push_back(stream_seed(c.seed, kNoise,
+                                  {static_cast<uint64_t>(epoch), static_cast<uint64_t>(i),
+                                   static_cast<uint64_t>(positions_.slot_in_iteration(static_cast<int64_t>(j)))}));
       // same_latent: the images of one prompt start from one latent (their paths still differ).
       initial_seeds.push_back(c.sample.same_latent
                                   ? stream_seed(c.seed, kInitialLatent,
@@ -188,10 +200,11 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
     options.sde_type =
         c.sample.sde_type == config::SdeType::kCps ? sampling::SdeType::kCps : sampling::SdeType::kSde;
     if (c.sample.sde_window_size > 0) {
-      // Drawn per rank and batch, as flow_grpo's fast pipeline does.
+      // Drawn per sampling iteration, the same on every rank (flow_grpo's fast pipeline
+      // draws per rank and batch; one window per iteration keeps W processes × b equal
+      // to one process × W·b).
       std::mt19937_64 rng(
-          stream_seed(c.seed, kWindow,
-                      {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(i)}));
+          stream_seed(c.seed, kWindow, {static_cast<uint64_t>(epoch), static_cast<uint64_t>(i)}));
       options.window =
           sampling::draw_sde_window(c.sample.num_steps, c.sample.sde_window_size,
                                     c.sample.sde_window_range[0], c.sample.sde_window_range[1], rng);
@@ -256,58 +269,78 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
   return out;
 }
 
-void GrpoTrainer::all_reduce_gradients() {
-  if (in_.comm.world_size() == 1) return;
-  // One flat bucket: LibTorch 2.x collectives take one tensor per call.
-  std::vector<torch::Tensor> grads;
-  for (auto& p : params_)
-    grads.push_back(p.grad().defined() ? p.grad().flatten() : torch::zeros({p.numel()}, p.options()));
-  auto flat = torch::cat(grads);
-  in_.comm.all_reduce_mean(flat);
-  int64_t offset = 0;
-  for (auto& p : params_) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    p.grad().copy_(flat.narrow(0, offset, p.numel()).view_as(p));
-    offset += p.numel();
-  }
+void GrpoTrainer::reduce_gradients() {
+  if (reducer_) reducer_->reduce();
 }
 
-void GrpoTrainer::optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::json& epoch_metrics) {
-  all_reduce_gradients();
+bool GrpoTrainer::optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::json& epoch_metrics) {
+  reduce_gradients();
   const double grad_norm = torch::nn::utils::clip_grad_norm_(params_, in_.config.train.max_grad_norm);
   optimizer_->step();
   optimizer_->zero_grad();
   ++global_step_;
-  // Rank-averaged per-step metrics, as the reference logs them.
-  auto means = step_metrics.means();
-  if (!means.empty()) {
-    std::vector<double> values;
-    for (auto& [k, v] : means) values.push_back(v);
-    auto t = torch::tensor(values, torch::kDouble);
-    in_.comm.all_reduce_mean(t);
-    size_t idx = 0;
-    for (auto& [k, v] : means) v = t[static_cast<int64_t>(idx++)].item<double>();
+  // Per-image means over every rank's micro-batches, and whether any rank was asked to
+  // stop, in one all-reduce. A rank without samples in this step contributes zeros.
+  std::map<std::string, double> means;
+  bool stop = stop_requested();
+  if (in_.comm.world_size() == 1) {
+    means = step_metrics.means();
+  } else {
+    const auto names = rl::grpo_metric_names(in_.config.train.beta > 0);
+    const auto n = static_cast<int64_t>(names.size());
+    auto t = torch::zeros({2 * n + 1}, torch::kDouble);
+    for (int64_t k = 0; k < n; ++k) {
+      const auto& name = names[static_cast<size_t>(k)];
+      if (!step_metrics.contains(name)) continue;
+      t[k] = step_metrics.sum(name);
+      t[n + k] = static_cast<double>(step_metrics.count(name));
+    }
+    t[2 * n] = stop ? 1.0 : 0.0;
+    in_.comm.all_reduce_sum(t, "step metrics");
+    for (int64_t k = 0; k < n; ++k)
+      if (t[n + k].item<double>() > 0)
+        means[names[static_cast<size_t>(k)]] = t[k].item<double>() / t[n + k].item<double>();
+    stop = t[2 * n].item<double>() > 0;
   }
   nlohmann::json step{{"global_step", global_step_}, {"grad_norm", grad_norm}};
   for (auto& [k, v] : means) step[k] = number(v);
   epoch_metrics["steps"].push_back(step);
   step_metrics.clear();
+  return stop;
+}
+
+bool GrpoTrainer::stop_agreed(const char* where) {
+  if (in_.comm.world_size() == 1) return stop_requested();
+  auto flag = torch::full({1}, stop_requested() ? 1.0 : 0.0, torch::kDouble);
+  in_.comm.all_reduce_sum(flag, where);
+  return flag.item<double>() > 0;
 }
 
 void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::json& metrics) {
   const auto& c = in_.config;
-  const int rank = in_.comm.rank();
-  const int64_t world = in_.comm.world_size();
   Stopwatch clock;
 
-  // Advantages from the rewards of every rank (rank-major), per prompt.
-  const auto all_rewards = in_.comm.all_gather(samples.rewards.nan_to_num(0.0));
-  const auto all_valid = in_.comm.all_gather(samples.valid.to(torch::kDouble)) > 0.5;
-  const auto all_prompts = in_.comm.all_gather(samples.prompt_index);
+  // One gather per epoch: reward, validity, prompt index and reward components of
+  // every sample of every rank, put in global order (sample_positions.h). Everything
+  // below that decides what is trained is computed from the global tensors, the same
+  // on every rank and the same as one process with the whole batch would compute.
+  std::vector<std::string> component_names;
+  std::vector<torch::Tensor> columns{samples.rewards.to(torch::kDouble), samples.valid.to(torch::kDouble),
+                                     samples.prompt_index.to(torch::kDouble)};
+  for (const auto& [name, t] : samples.reward_components) {
+    component_names.push_back(name);
+    columns.push_back(t.to(torch::kDouble).cpu());
+  }
+  const auto gathered =
+      in_.comm.all_gather(torch::stack(columns, 1).contiguous(), "epoch rewards")
+          .index_select(0, positions_.gathered_rows());
+  const auto all_valid = gathered.select(1, 1) > 0.5;
+  const auto all_rewards = gathered.select(1, 0).masked_fill(~all_valid, 0.0).contiguous();
+  const auto all_prompts = gathered.select(1, 2).to(torch::kLong).contiguous();
   stat_tracker_.clear();
   const auto all_adv = stat_tracker_.update(all_rewards, all_prompts, all_valid);
   const auto stats = stat_tracker_.stats();
-  const auto local_adv = rl::ungather_rank_major(all_adv, world, rank);
+  const auto local_rows = positions_.global_of_locals();
 
   const auto schedule = in_.pipeline.schedule(c.sample.num_steps);
   const int64_t stored = samples.latents.size(1);
@@ -315,35 +348,48 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
                         ? stored
                         : sampling::num_train_timesteps(sampling::SdeWindow::full(stored), stored,
                                                         c.train.timestep_fraction);
-  last_advantages_ = rl::clip_advantages(local_adv, c.train.adv_clip_max);
+  const auto all_clipped = rl::clip_advantages(all_adv, c.train.adv_clip_max);
+  last_advantages_ = all_clipped.index_select(0, local_rows);
   auto advantages = rl::expand_over_timesteps(last_advantages_, T);
 
   rl::ZeroAdvantageFilterOptions filter_options;
   filter_options.num_batches_per_epoch = c.sample.num_batches_per_epoch;
-  filter_options.seed =
-      stream_seed(c.seed, kFilter, {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank)});
-  const auto kept = rl::filter_zero_advantages(advantages, samples.valid, filter_options);
+  filter_options.seed = stream_seed(c.seed, kFilter, {static_cast<uint64_t>(epoch)});
+  // The filter runs on the global set: its padding draw is layout-independent, and the
+  // ranks may then hold different numbers of kept samples (handled by the loss scale).
+  const auto kept = rl::filter_zero_advantages(all_clipped, all_valid, filter_options);
 
-  // Epoch-level reward metrics (over all ranks for the reward itself).
+  // Epoch-level reward metrics, over all ranks.
   metrics["reward"] = number(nan_mean(all_rewards.masked_fill(~all_valid, NAN)));
   metrics["num_images"] = all_rewards.numel();
+  metrics["reward_invalid"] = all_valid.logical_not().sum().item<int64_t>();
   metrics["zero_std_ratio"] = stats.zero_std_ratio;
   metrics["reward_std_mean"] = stats.reward_std_mean;
   metrics["group_size"] = stats.mean_group_size;
   metrics["trained_prompt_num"] = stats.trained_prompt_num;
   metrics["actual_batch_size"] = kept.actual_batch_size;
   metrics["kept_samples"] = kept.kept_indices.numel();
+  if (in_.comm.world_size() > 1) {
+    // How the kept samples fall on the ranks (they train different numbers).
+    std::vector<int64_t> per_rank(static_cast<size_t>(in_.comm.world_size()), 0);
+    const auto kept_cpu = kept.kept_indices.contiguous();
+    for (int64_t i = 0; i < kept_cpu.numel(); ++i)
+      ++per_rank[static_cast<size_t>(positions_.owner(kept_cpu.data_ptr<int64_t>()[i]))];
+    metrics["kept_per_rank"] = per_rank;
+  }
   nlohmann::json by_tag = nlohmann::json::object();
   std::map<std::string, std::vector<int64_t>> tag_rows;
-  for (size_t i = 0; i < samples.tags.size(); ++i)
-    tag_rows[samples.tags[i]].push_back(static_cast<int64_t>(i));
+  const auto* prompt_ptr = all_prompts.data_ptr<int64_t>();
+  for (int64_t g = 0; g < all_prompts.numel(); ++g)
+    tag_rows[in_.train_prompts.tag(static_cast<size_t>(prompt_ptr[g]))].push_back(g);
+  const auto masked_rewards = all_rewards.masked_fill(~all_valid, NAN);
   for (const auto& [tag, rows] : tag_rows) {
     if (tag.empty()) continue;
-    const auto idx = torch::tensor(rows, torch::kLong);
-    by_tag[tag] = number(nan_mean(samples.rewards.index_select(0, idx)));
+    by_tag[tag] = number(nan_mean(masked_rewards.index_select(0, torch::tensor(rows, torch::kLong))));
   }
   metrics["reward_by_tag"] = by_tag;
-  for (const auto& [name, t] : samples.reward_components) metrics["reward_" + name] = number(nan_mean(t));
+  for (size_t k = 0; k < component_names.size(); ++k)
+    metrics["reward_" + component_names[k]] = number(nan_mean(gathered.select(1, 3 + static_cast<int64_t>(k))));
 
   const int64_t n_kept = kept.kept_indices.numel();
   const int64_t num_batches = c.sample.num_batches_per_epoch;
@@ -358,15 +404,15 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   step_options.sde_type =
       c.sample.sde_type == config::SdeType::kCps ? sampling::SdeType::kCps : sampling::SdeType::kSde;
   step_options.loss = {c.train.clip_range, c.train.beta};
-  step_options.loss_scale = 1.0 / static_cast<double>(sync_every);
   auto& transformer = in_.pipeline.transformer_module();
   transformer.train();
   rl::MetricAccumulator step_metrics;
-  metrics["steps"] = nlohmann::json::array();
+  if (!metrics.contains("steps")) metrics["steps"] = nlohmann::json::array();
   const auto device = in_.pipeline.device();
 
   if (gradient_noise_ && timestep_noise_.size() != static_cast<size_t>(T))
     timestep_noise_.assign(static_cast<size_t>(T), rl::GradientNoiseEstimator());
+  bool stop_after_micro_batch = false;
   auto end_optimizer_step = [&] {
     if (gradient_noise_) {
       if (const auto e = gradient_noise_->end_step()) {
@@ -380,60 +426,79 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
         }
       timestep_previous_ = torch::Tensor();
     }
-    optimizer_step(step_metrics, metrics);
+    stop_after_micro_batch = optimizer_step(step_metrics, metrics);
   };
+  // A resumed run skips the backward passes the interrupted one made in this epoch.
+  const int64_t resume_backward_count = resume_in_epoch_ ? resume_in_epoch_->backward_count : 0;
   for (int inner = 0; inner < c.train.num_inner_epochs; ++inner) {
-    auto gen = at::detail::createCPUGenerator(stream_seed(
-        c.seed, kShuffle,
-        {static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank), static_cast<uint64_t>(inner)}));
+    auto gen = at::detail::createCPUGenerator(
+        stream_seed(c.seed, kShuffle, {static_cast<uint64_t>(epoch), static_cast<uint64_t>(inner)}));
+    // Micro-batches of global positions; each rank trains the members it holds.
     const auto micro_batches =
         c.train.group_micro_batches
-            ? whole_group_micro_batches(kept.kept_indices, samples.prompt_index, num_batches, gen)
+            ? whole_group_micro_batches(kept.kept_indices, all_prompts, num_batches, gen)
             : shuffled_micro_batches(kept.kept_indices, num_batches, gen);
-    // Each micro-batch's mean loss is weighted by its size relative to the mean size, so
-    // every image weighs the same when sizes differ (whole-group micro-batches).
+    // A micro-batch's loss is the mean over its images on all ranks, weighted by its
+    // size relative to the mean size (whole-group micro-batches differ in size), so every
+    // image weighs the same. This rank contributes its members' mean × its share; the
+    // gradient all-reduce sums the shares.
     const double mean_size = static_cast<double>(n_kept) / static_cast<double>(num_batches);
-    for (const auto& idx : micro_batches) {
+    for (const auto& global_idx : micro_batches) {
+      const auto idx = positions_.local_members(global_idx);
       const int64_t micro = idx.numel();
-      if (micro == 0) {
-        // Fewer groups than micro-batches: keep the optimizer-step boundaries in place.
-        for (int64_t j = 0; j < T; ++j)
-          if (++backward_count_ % sync_every == 0) end_optimizer_step();
+      if (backward_count_ + T <= resume_backward_count) {
+        backward_count_ += T;  // trained before the interruption (EMA and optimizer restored)
         continue;
       }
-      const double size_weight = static_cast<double>(micro) / mean_size;
-      step_options.loss_scale = size_weight / static_cast<double>(sync_every);
-      const auto cond = samples.cond.index_select(idx).to(device);
-      const auto neg = negative_one_.repeat_interleave(micro);
-      const auto adv = advantages.index_select(0, idx).to(device);
-      const auto mb_latents = samples.latents.index_select(0, idx).to(device);
-      const auto mb_next = samples.next_latents.index_select(0, idx).to(device);
-      const auto mb_steps = samples.step_indices.index_select(0, idx);
-      const auto mb_log_probs = samples.log_probs.index_select(0, idx).to(device);
-      for (int64_t j = 0; j < T; ++j) {
-        GrpoStepInputs step_in{mb_latents.select(1, j),
-                               mb_next.select(1, j),
-                               mb_steps.select(1, j),
-                               mb_log_probs.select(1, j),
-                               adv.select(1, j),
-                               cond,
-                               neg};
-        grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options, step_metrics);
-        if (gradient_noise_) {
-          // This backward pass's share of the micro-batch's mean gradient (the shares of
-          // the T passes sum to it).
-          auto flat = rl::flat_gradient(params_);
-          const auto delta = timestep_previous_.defined() ? flat - timestep_previous_ : flat;
-          timestep_noise_[static_cast<size_t>(j)].add_micro_batch(
-              delta * (static_cast<double>(c.train.gradient_accumulation_steps) / size_weight), micro);
-          timestep_previous_ = std::move(flat);
+      if (micro == 0) {
+        // Nothing of this micro-batch here (or fewer groups than micro-batches): keep
+        // the optimizer-step boundaries, where the ranks meet, in place.
+        for (int64_t j = 0; j < T; ++j)
+          if (++backward_count_ % sync_every == 0) end_optimizer_step();
+      } else {
+        const double size_weight = static_cast<double>(micro) / mean_size;
+        step_options.loss_scale = size_weight / static_cast<double>(sync_every);
+        const auto cond = samples.cond.index_select(idx).to(device);
+        const auto neg = negative_one_.repeat_interleave(micro);
+        const auto adv = advantages.index_select(0, idx).to(device);
+        const auto mb_latents = samples.latents.index_select(0, idx).to(device);
+        const auto mb_next = samples.next_latents.index_select(0, idx).to(device);
+        const auto mb_steps = samples.step_indices.index_select(0, idx);
+        const auto mb_log_probs = samples.log_probs.index_select(0, idx).to(device);
+        for (int64_t j = 0; j < T; ++j) {
+          GrpoStepInputs step_in{mb_latents.select(1, j),
+                                 mb_next.select(1, j),
+                                 mb_steps.select(1, j),
+                                 mb_log_probs.select(1, j),
+                                 adv.select(1, j),
+                                 cond,
+                                 neg};
+          // The last backward pass before the all-reduce starts the buckets as it goes.
+          if (reducer_ && (backward_count_ + 1) % sync_every == 0) reducer_->arm();
+          grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options, step_metrics);
+          if (gradient_noise_) {
+            // This backward pass's share of the micro-batch's mean gradient (the shares of
+            // the T passes sum to it).
+            auto flat = rl::flat_gradient(params_);
+            const auto delta = timestep_previous_.defined() ? flat - timestep_previous_ : flat;
+            timestep_noise_[static_cast<size_t>(j)].add_micro_batch(
+                delta * (static_cast<double>(c.train.gradient_accumulation_steps) / size_weight), micro);
+            timestep_previous_ = std::move(flat);
+          }
+          if (gradient_noise_ && j == T - 1)
+            gradient_noise_->end_micro_batch(
+                params_, micro, size_weight / static_cast<double>(c.train.gradient_accumulation_steps));
+          if (++backward_count_ % sync_every == 0) end_optimizer_step();
         }
-        if (gradient_noise_ && j == T - 1)
-          gradient_noise_->end_micro_batch(
-              params_, micro, size_weight / static_cast<double>(c.train.gradient_accumulation_steps));
-        if (++backward_count_ % sync_every == 0) end_optimizer_step();
       }
       if (ema_) ema_->step(params_, global_step_);
+      if (stop_after_micro_batch) {
+        // Every rank agreed in optimizer_step: checkpoint this optimizer step's state
+        // with what resuming inside the epoch needs, and end the run.
+        metrics["time_train_s"] = clock.seconds();
+        stopped_in_epoch_ = metrics;
+        return;
+      }
     }
   }
   // Per-epoch means of the per-step metrics.
@@ -482,7 +547,8 @@ int64_t GrpoTrainer::run() {
     load_checkpoint(c.resume);
   }
   log->info("batch layout: {}", layout_.describe());
-  fs::create_directories(in_.output_dir);
+  stopped_ = false;
+  if (in_.comm.is_main()) fs::create_directories(in_.output_dir);
   const int64_t first = epoch_;
   std::ofstream metrics_file;
   if (in_.comm.is_main()) {
@@ -508,31 +574,70 @@ int64_t GrpoTrainer::run() {
       log->info("epoch {} evaluation ({} images, {} steps):\n{}", epoch_, result.num_images, result.num_steps,
                 result.table());
   };
+  auto write_row = [&](const nlohmann::json& row) {
+    if (in_.comm.is_main())
+      metrics_file << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+  };
+  auto stop_here = [&] {
+    stop_checkpoint_ = save_checkpoint();
+    stopped_ = true;
+  };
   while (epoch_ < c.train.num_epochs) {
     nlohmann::json metrics{{"epoch", epoch_}};
-    if (evaluating && epoch_ % c.train.eval_freq == 0) run_evaluation(metrics);
-    // epoch_ > first: a resumed run starts from a checkpoint of exactly this state.
-    if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > first) save_checkpoint();
+    if (resume_in_epoch_) {
+      // Inside an epoch: its evaluation and first optimizer steps are done; the
+      // rollouts are regenerated from the adapter it sampled with.
+      metrics = resume_in_epoch_->metrics;
+      epoch_start_ = resume_in_epoch_->start;
+    } else {
+      if (evaluating && epoch_ % c.train.eval_freq == 0) run_evaluation(metrics);
+      // epoch_ > first: a resumed run starts from a checkpoint of exactly this state.
+      if (c.train.save_freq > 0 && epoch_ % c.train.save_freq == 0 && epoch_ > first) save_checkpoint();
+      epoch_start_.adapter.clear();
+      for (const auto& p : params_) epoch_start_.adapter.push_back(p.detach().clone());
+      epoch_start_.prompt_history = stat_tracker_.history();
+      epoch_start_.backward_count = backward_count_;
+    }
+    std::vector<torch::Tensor> current;
+    if (resume_in_epoch_) {
+      torch::NoGradGuard no_grad;
+      for (size_t k = 0; k < params_.size(); ++k) {
+        current.push_back(params_[k].detach().clone());
+        params_[k].copy_(epoch_start_.adapter[k]);
+      }
+      stat_tracker_.set_history(epoch_start_.prompt_history);
+      backward_count_ = epoch_start_.backward_count;
+    }
     auto samples = sample_epoch(epoch_, metrics);
+    if (!current.empty()) {
+      torch::NoGradGuard no_grad;
+      for (size_t k = 0; k < params_.size(); ++k) params_[k].copy_(current[k]);
+    }
     check_reward_validity(samples);
+    stopped_in_epoch_.reset();
     train_epoch(epoch_, samples, metrics);
+    resume_in_epoch_.reset();
+    if (stopped_in_epoch_) {
+      stop_here();
+      stopped_in_epoch_.reset();
+      return epoch_ - first + 1;
+    }
     metrics["global_step"] = global_step_;
     ++epoch_;
-    if (in_.comm.is_main()) {
-      // The per-optimizer-step rows stay in the epoch's row ("steps"): clipfrac,
-      // approx_kl, ratio and loss per step show what an epoch mean hides.
-      metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
-                   << std::flush;
-      log_epoch(metrics);
+    // The per-optimizer-step rows stay in the epoch's row ("steps"): clipfrac,
+    // approx_kl, ratio and loss per step show what an epoch mean hides.
+    write_row(metrics);
+    if (in_.comm.is_main()) log_epoch(metrics);
+    if (epoch_ < c.train.num_epochs && stop_agreed("stop check")) {
+      stop_here();
+      return epoch_ - first;
     }
   }
   // The policy the run ends with is always evaluated, whatever eval_freq's phase.
   if (evaluating && epoch_ > first) {
     nlohmann::json metrics{{"epoch", epoch_}, {"global_step", global_step_}, {"final", true}};
     run_evaluation(metrics);
-    if (in_.comm.is_main())
-      metrics_file << metrics.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
-                   << std::flush;
+    write_row(metrics);
   }
   save_checkpoint();
   return epoch_ - first;
@@ -561,7 +666,7 @@ void GrpoTrainer::check_reward_validity(const EpochSamples& samples) {
   const double limit = in_.config.train.max_invalid_reward_fraction;
   auto counts = torch::tensor({static_cast<double>(samples.num_invalid), static_cast<double>(samples.size())},
                               torch::kDouble);
-  in_.comm.all_reduce_sum(counts);
+  in_.comm.all_reduce_sum(counts, "reward validity");
   const auto invalid = static_cast<int64_t>(counts[0].item<double>());
   const auto total = static_cast<int64_t>(counts[1].item<double>());
   if (total == 0 || static_cast<double>(invalid) <= limit * static_cast<double>(total)) return;
@@ -593,7 +698,7 @@ fs::path GrpoTrainer::save_checkpoint() {
       saved_->backward_count == backward_count_ && fs::equivalent(saved_->dir.parent_path(), root, ec)) {
     // This very state is on disk already (saved earlier, or resumed from): point at it.
     if (in_.comm.is_main()) repoint_latest(saved_->dir.filename().string());
-    in_.comm.barrier();
+    in_.comm.barrier("checkpoint");
     return saved_->dir;
   }
   // A name is never reused for another state: without an optimizer step in an epoch,
@@ -612,7 +717,7 @@ fs::path GrpoTrainer::save_checkpoint() {
     while (fs::exists(root / name_for(variant))) ++variant;
   if (in_.comm.world_size() > 1) {
     auto chosen = torch::full({1}, variant, torch::TensorOptions(torch::kLong).device(in_.pipeline.device()));
-    in_.comm.broadcast(chosen, 0);
+    in_.comm.broadcast(chosen, 0, "checkpoint name");
     variant = chosen.item<int64_t>();
   }
   const std::string name = name_for(variant);
@@ -635,20 +740,38 @@ fs::path GrpoTrainer::save_checkpoint() {
     torch::save(*optimizer_, (tmp / "training_state" / "optimizer.pt").string());
     if (ema_) save_ema(*ema_, tmp / "training_state" / "ema.safetensors");
     const auto history = stat_tracker_.history();
-    const nlohmann::json state{{"epoch", epoch_},
-                               {"global_step", global_step_},
-                               {"backward_count", backward_count_},
-                               {"prompt_history", std::vector<int64_t>(history.begin(), history.end())},
-                               {"model", model_identity()}};
+    nlohmann::json state{{"epoch", epoch_},
+                         {"global_step", global_step_},
+                         {"backward_count", backward_count_},
+                         {"prompt_history", std::vector<int64_t>(history.begin(), history.end())},
+                         {"model", model_identity()}};
+    if (stopped_in_epoch_) {
+      // Stopped inside epoch_: what resuming there needs (run() regenerates the epoch's
+      // rollouts from the adapter it sampled with and skips the backward passes made).
+      io::TensorMap start;
+      for (const auto& [n, t] : models::lora_state_dict(transformer))
+        start[n] = epoch_start_.adapter[parameter_index(t)].contiguous();
+      io::save_safetensors(tmp / "training_state" / "adapter_at_epoch_start.safetensors", start);
+      const auto& h = epoch_start_.prompt_history;
+      state["in_epoch"] = {{"backward_count_at_epoch_start", epoch_start_.backward_count},
+                           {"prompt_history_at_epoch_start", std::vector<int64_t>(h.begin(), h.end())},
+                           {"metrics", *stopped_in_epoch_}};
+    }
     io::write_text_atomic(tmp / "training_state" / "trainer_state.json",
                           state.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     fs::rename(tmp, final_dir);
     repoint_latest(name);
     log::get("train")->info("saved checkpoint {}", final_dir.string());
   }
-  in_.comm.barrier();
+  in_.comm.barrier("checkpoint written");
   saved_ = SavedState{epoch_, global_step_, backward_count_, final_dir};
   return final_dir;
+}
+
+size_t GrpoTrainer::parameter_index(const torch::Tensor& t) const {
+  for (size_t k = 0; k < params_.size(); ++k)
+    if (params_[k].is_same(t)) return k;
+  throw std::logic_error("GrpoTrainer: a LoRA tensor is not among the trainable parameters");
 }
 
 void GrpoTrainer::load_checkpoint(const fs::path& dir) {
@@ -698,6 +821,28 @@ void GrpoTrainer::load_checkpoint(const fs::path& dir) {
     const auto optimizer_file = state_dir / "optimizer.pt";
     with_context(optimizer_file.string(), [&] { torch::load(*optimizer_, optimizer_file.string()); });
     if (ema_) load_ema(*ema_, params_.size(), state_dir / "ema.safetensors");
+    resume_in_epoch_.reset();
+    if (state.contains("in_epoch")) {
+      // Written by a stop inside an epoch.
+      const auto& in_epoch = io::json_object(state, "in_epoch", state_file);
+      ResumeInEpoch r;
+      r.backward_count = backward_count;
+      r.start.backward_count = io::json_integer(in_epoch, "backward_count_at_epoch_start", state_file);
+      const auto h = io::json_integer_list(in_epoch, "prompt_history_at_epoch_start", state_file);
+      r.start.prompt_history = {h.begin(), h.end()};
+      r.metrics = io::json_object(in_epoch, "metrics", state_file);
+      const auto start_file = state_dir / "adapter_at_epoch_start.safetensors";
+      const auto start = io::SafetensorsFile::open(start_file);
+      r.start.adapter.resize(params_.size());
+      for (auto& [name, t] : lora) {
+        auto value = start.load(name);
+        if (value.sizes() != t.sizes())
+          throw std::invalid_argument(start_file.string() + ": tensor '" + name + "' has shape " +
+                                      c10::str(value.sizes()) + ", the model's is " + c10::str(t.sizes()));
+        r.start.adapter[parameter_index(t)] = value.to(t.options());
+      }
+      resume_in_epoch_ = std::move(r);
+    }
     stat_tracker_.set_history({history.begin(), history.end()});
     epoch_ = epoch;
     global_step_ = global_step;

@@ -1,5 +1,6 @@
 #include "flowgrpo/train/run_setup.h"
 
+#include "flowgrpo/dist/launch_environment.h"
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/models/pipelines/sd3_pipeline.h"
 #include "flowgrpo/rewards/weighted_reward.h"
@@ -15,16 +16,7 @@ void configure_logging(const config::Config& config, int rank, int world_size) {
   log::configure({config.logging.level, rank, world_size, false});
 }
 
-torch::Device default_device() {
-#if FLOWGRPO_WITH_CUDA
-  if (torch::cuda::is_available()) {
-    const char* local = std::getenv("LOCAL_RANK");
-    return torch::Device(torch::kCUDA,
-                         local != nullptr ? static_cast<c10::DeviceIndex>(std::atoi(local)) : 0);
-  }
-#endif
-  return torch::kCPU;
-}
+torch::Device default_device() { return dist::local_device(dist::read_launch_environment()); }
 
 std::filesystem::path prompt_cache_path(const config::Config& config) {
   if (config.model.prompt_cache == "off") return {};

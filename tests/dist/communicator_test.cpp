@@ -1,5 +1,6 @@
 #include "flowgrpo/dist/communicator.h"
 
+#include "support/loopback_launch.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -15,9 +16,9 @@ namespace fd = flowgrpo::dist;
 TEST(SingleProcessCommunicator, CollectivesAreIdentities) {
   fd::SingleProcessCommunicator c;
   auto t = torch::tensor({1.0, 2.0});
-  c.all_reduce_mean(t);
+  c.all_reduce_mean(t, "test");
   EXPECT_TRUE(torch::equal(t, torch::tensor({1.0, 2.0})));
-  EXPECT_TRUE(torch::equal(c.all_gather(t), t));
+  EXPECT_TRUE(torch::equal(c.all_gather(t, "test"), t));
   EXPECT_EQ(c.world_size(), 1);
   EXPECT_TRUE(c.is_main());
 }
@@ -42,22 +43,21 @@ TEST(MakeCommunicator, SingleProcessWithoutWorldSize) {
 #if FLOWGRPO_WITH_DISTRIBUTED
 // Two ranks as threads of one process over a real TCPStore and Gloo.
 TEST(C10dCommunicator, GlooCollectivesAcrossTwoRanks) {
-  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-  ::setenv("MASTER_PORT", std::to_string(flowgrpo::testing::free_loopback_port()).c_str(), 1);
+  const int port = flowgrpo::testing::free_loopback_port();
   ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
   torch::Tensor sums[2], gathered[2], broadcast[2];
   std::string errors[2];
   auto run = [&](int rank) {
     try {
-      auto c = fd::make_c10d_communicator("gloo", rank, 2, 30);
+      auto c = fd::make_communicator(flowgrpo::testing::loopback_launch(rank, 2, port), "gloo", 30);
       auto t = torch::full({3}, static_cast<float>(rank + 1));
-      c->all_reduce_sum(t);
+      c->all_reduce_sum(t, "sum");
       sums[rank] = t;
-      gathered[rank] = c->all_gather(torch::full({2, 2}, static_cast<float>(rank)));
+      gathered[rank] = c->all_gather(torch::full({2, 2}, static_cast<float>(rank)), "gather");
       auto b = torch::full({2}, static_cast<float>(rank * 10 + 5));
-      c->broadcast(b, 1);
+      c->broadcast(b, 1, "broadcast");
       broadcast[rank] = b;
-      c->barrier();
+      c->barrier("barrier");
     } catch (const std::exception& e) {
       errors[rank] = e.what();
     }

@@ -1,10 +1,12 @@
 // The Flow-GRPO loop end to end on a tiny model: learning signal, exact resume,
 // on-policy first step, checkpoint layout.
 #include "flowgrpo/train/grpo_trainer.h"
+#include "flowgrpo/common/stop_request.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/shapes/shapes_pipeline.h"
 #include "flowgrpo/train/base_model_record.h"
 
+#include "support/loopback_launch.h"
 #include "support/test_support.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -175,6 +177,57 @@ TEST(GrpoTrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   resume.resume = "latest";
   const auto resumed = train(resume, stopped.path());
   ASSERT_EQ(resumed.metrics.size(), 3u);  // appended to, each epoch once
+  for (size_t e = 0; e < 3; ++e) {
+    auto a = full.metrics[e];
+    auto b = resumed.metrics[e];
+    for (auto* m : {&a, &b})
+      for (const char* timing : {"time_sampling_s", "time_reward_wait_s", "time_train_s"}) m->erase(timing);
+    EXPECT_EQ(a.dump(), b.dump()) << "epoch " << e;
+  }
+  for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
+}
+
+// A stop request (SIGTERM, SIGINT) inside an epoch: the run finishes the optimizer step,
+// writes a checkpoint that resumes inside the epoch (rollouts regenerated from the
+// adapter the epoch sampled with, the backward passes made skipped), and the resumed
+// run ends bit-identical to an uninterrupted one.
+TEST(GrpoTrainer, AStopInsideAnEpochResumesThereBitIdentically) {
+  // Asks for a stop while scoring its `at`-th sampling batch.
+  class StoppingReward : public BrightnessReward {
+   public:
+    explicit StoppingReward(int at) : at_(at) {}
+    flowgrpo::rewards::RewardResult score(const flowgrpo::rewards::RewardBatch& batch) override {
+      if (++calls_ == at_) flowgrpo::request_stop();
+      return BrightnessReward::score(batch);
+    }
+
+   private:
+    int at_, calls_ = 0;
+  };
+  TempDir straight, stopped;
+  const auto full = train(tiny_config(3), straight.path());
+  {
+    auto pipeline = tiny_pipeline(1);
+    StoppingReward reward(3);  // epoch 1's first batch (two per epoch)
+    const auto data = prompts();
+    flowgrpo::dist::SingleProcessCommunicator comm;
+    ft::GrpoTrainer trainer({tiny_config(3), *pipeline, reward, data, nullptr, comm, stopped.path()});
+    trainer.run();
+    flowgrpo::clear_stop_request();
+    ASSERT_TRUE(trainer.stopped());
+    EXPECT_EQ(trainer.epoch(), 1);
+    EXPECT_EQ(trainer.global_step(), 3);  // epoch 0's two steps, then epoch 1's first
+    EXPECT_EQ(fs::canonical(stopped / "checkpoints/latest"), fs::canonical(trainer.stop_checkpoint()));
+  }
+  const auto state = nlohmann::json::parse(
+      std::ifstream(stopped / "checkpoints/latest/training_state/trainer_state.json"));
+  ASSERT_TRUE(state.contains("in_epoch")) << state.dump();
+  EXPECT_EQ(state["in_epoch"]["metrics"]["steps"].size(), 1u);
+  EXPECT_TRUE(fs::exists(stopped / "checkpoints/latest/training_state/adapter_at_epoch_start.safetensors"));
+  auto resume = tiny_config(3);
+  resume.resume = "latest";
+  const auto resumed = train(resume, stopped.path());
+  ASSERT_EQ(resumed.metrics.size(), 3u);
   for (size_t e = 0; e < 3; ++e) {
     auto a = full.metrics[e];
     auto b = resumed.metrics[e];
@@ -591,15 +644,14 @@ TEST(GrpoTrainer, ACorruptCheckpointIsRefusedNamingFileAndKey) {
 // rank 0's already holds a checkpoint-0, rank 1's does not. Both must record rank 0's
 // choice, checkpoint-0-epoch-0, the folder rank 0 wrote.
 TEST(GrpoTrainer, EveryRankRecordsTheCheckpointNameRankZeroChose) {
-  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-  ::setenv("MASTER_PORT", std::to_string(flowgrpo::testing::free_loopback_port()).c_str(), 1);
+  const int port = flowgrpo::testing::free_loopback_port();
   ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
   TempDir dirs[2];
   fs::create_directories(dirs[0] / "checkpoints/checkpoint-0");  // an earlier run's
   std::string messages[2];
   auto run = [&](int rank) {
     try {
-      auto comm = flowgrpo::dist::make_c10d_communicator("gloo", rank, 2, 60);
+      auto comm = flowgrpo::dist::make_communicator(flowgrpo::testing::loopback_launch(rank, 2, port), "gloo", 60);
       auto pipeline = tiny_pipeline(1);
       DyingReward reward(0);  // nothing valid: the trainer saves and stops in epoch 0
       const auto data = prompts();

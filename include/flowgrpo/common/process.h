@@ -4,6 +4,7 @@
 /// threads for tensor workloads, and turn any exception into one clear line on
 /// stderr and a non-zero exit status (library code throws; only `main` catches).
 
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -24,5 +25,10 @@ void set_torch_threads(int threads);
 /// stderr (with "[rank N] " prepended when RANK is set and WORLD_SIZE > 1) and
 /// exit status 1. Returns body's status otherwise.
 int run_main(const std::string& program, const std::function<int()>& body);
+
+/// Prints `e` as run_main does and ends the process at once with status 1, without
+/// unwinding: for a failed collective, after which tearing down the process group
+/// could wait on a peer that is gone.
+[[noreturn]] void exit_on_error(const std::string& program, const std::exception& e);
 
 }  // namespace flowgrpo

@@ -17,6 +17,9 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <vector>
+
 namespace flowgrpo::rl {
 
 class MetricAccumulator;
@@ -65,7 +68,11 @@ GrpoLossOutput grpo_loss(const GrpoLossInputs& inputs, const GrpoLossOptions& op
 
 /// Records one call's results under the reference's names: `loss`, `policy_loss`,
 /// `kl_loss` (only if defined), `approx_kl`, `clipfrac`, `clipfrac_gt_one`, `clipfrac_lt_one`.
+/// Each is counted `weight` times (the micro-batch's image count, for per-image means).
 /// Detaches; does not synchronise.
-void record_grpo_metrics(const GrpoLossOutput& output, MetricAccumulator& metrics);
+void record_grpo_metrics(const GrpoLossOutput& output, MetricAccumulator& metrics, int64_t weight = 1);
+/// The names record_grpo_metrics writes, in a fixed order (kl_loss only with β > 0):
+/// what every rank reduces, whether or not it held samples in an optimizer step.
+std::vector<std::string> grpo_metric_names(bool with_kl);
 
 }  // namespace flowgrpo::rl

@@ -21,14 +21,15 @@ namespace flowgrpo::rl {
 /// Not thread-safe.
 class MetricAccumulator {
  public:
-  /// Adds one observation of `name`.
-  /// @throws std::invalid_argument if name is empty.
-  void add(const std::string& name, double value);
+  /// Adds one observation of `name`, counted `weight` times (e.g. the number of images a
+  /// micro-batch mean stands for, so that means are per image whatever the batch sizes).
+  /// @throws std::invalid_argument if name is empty or weight < 1.
+  void add(const std::string& name, double value, int64_t weight = 1);
   /// Adds one observation held in a tensor with exactly one element (detached, summed in
   /// float64 on its device).
   /// @throws std::invalid_argument if name is empty or the tensor is undefined or has
   ///         more than one element, or if its device differs from earlier tensors of `name`.
-  void add(const std::string& name, const torch::Tensor& value);
+  void add(const std::string& name, const torch::Tensor& value, int64_t weight = 1);
 
   /// Adds all observations of `other` (sums and counts), e.g. from another accumulator.
   void merge(const MetricAccumulator& other);

@@ -34,7 +34,7 @@ struct GrpoStepOptions {
 };
 
 /// Runs forward, reference forward (β > 0) and backward; records the loss
-/// metrics into `metrics`. `transformer` is the module whose adapters are
+/// metrics into `metrics`, each weighted by the micro-batch's image count. `transformer` is the module whose adapters are
 /// disabled for the reference.
 void grpo_step(sampling::VelocityModel& model, torch::nn::Module& transformer,
                const sampling::Schedule& schedule, const GrpoStepInputs& in, const GrpoStepOptions& options,

@@ -16,6 +16,7 @@
 #include "flowgrpo/data/k_repeat_sampler.h"
 #include "flowgrpo/data/prompt_dataset.h"
 #include "flowgrpo/dist/communicator.h"
+#include "flowgrpo/dist/gradient_reducer.h"
 #include "flowgrpo/eval/evaluator.h"
 #include "flowgrpo/models/lora.h"
 #include "flowgrpo/models/pipelines/text_to_image_pipeline.h"
@@ -25,12 +26,14 @@
 #include "flowgrpo/rl/metrics.h"
 #include "flowgrpo/rl/stat_tracker.h"
 #include "flowgrpo/sampling/rollout.h"
+#include "flowgrpo/train/sample_positions.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 
 namespace flowgrpo::train {
 
@@ -69,8 +72,14 @@ class GrpoTrainer {
   explicit GrpoTrainer(Inputs inputs);
 
   /// Runs epochs until train.num_epochs (resuming first when config.resume says so).
-  /// Returns the number of epochs run by this call.
+  /// Returns the number of epochs run by this call (an epoch ended by a stop request
+  /// included). A stop request (SIGTERM/SIGINT, common/stop_request.h) on any rank
+  /// ends the run early: every rank finishes the optimizer step it is in, a checkpoint
+  /// is written (resumable inside the epoch), and run() returns; stopped() tells.
   int64_t run();
+  /// Whether the last run() ended on a stop request, and the checkpoint it wrote.
+  bool stopped() const { return stopped_; }
+  const std::filesystem::path& stop_checkpoint() const { return stop_checkpoint_; }
 
   /// The pieces of one epoch, public for tests.
   EpochSamples sample_epoch(int64_t epoch, nlohmann::json& metrics);
@@ -103,8 +112,15 @@ class GrpoTrainer {
 
  private:
   nlohmann::json model_identity() const;
-  void all_reduce_gradients();
-  void optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::json& epoch_metrics);
+  /// Sums every rank's share of the gradient (GradientReducer; the loss scale makes the
+  /// shares sum to the global per-image mean).
+  void reduce_gradients();
+  /// Returns whether the ranks agreed to stop after this step (a stop request on any).
+  bool optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::json& epoch_metrics);
+  /// Whether a stop was requested on any rank (a collective when there are several).
+  bool stop_agreed(const char* where);
+  /// The position of LoRA tensor `t` in params_.
+  size_t parameter_index(const torch::Tensor& t) const;
   void log_epoch(const nlohmann::json& metrics);
 
   Inputs in_;
@@ -121,6 +137,8 @@ class GrpoTrainer {
   torch::Tensor timestep_previous_;  ///< `.grad` after the last backward pass of this optimizer step
   rl::PerPromptStatTracker stat_tracker_;
   data::KRepeatSampler sampler_;
+  SamplePositions positions_;
+  std::unique_ptr<dist::GradientReducer> reducer_;  ///< only with several ranks
   sampling::Conditioning negative_one_;
   int64_t epoch_ = 0;
   int64_t global_step_ = 0;
@@ -133,6 +151,27 @@ class GrpoTrainer {
     std::filesystem::path dir;
   };
   std::optional<SavedState> saved_;
+
+  /// The state an epoch started from, kept so that a stop inside the epoch can write a
+  /// checkpoint that resumes there: the rollouts are regenerated from the adapter the
+  /// epoch sampled with, and the backward passes already made are skipped.
+  struct EpochStart {
+    std::vector<torch::Tensor> adapter;  ///< the trainable parameters before the epoch's first step
+    std::set<int64_t> prompt_history;
+    int64_t backward_count = 0;
+  };
+  EpochStart epoch_start_;
+  /// Set by load_checkpoint for a checkpoint written inside an epoch.
+  struct ResumeInEpoch {
+    int64_t backward_count = 0;  ///< skip backward passes until this count
+    nlohmann::json metrics;      ///< the epoch's row so far (evaluation, earlier steps)
+    EpochStart start;
+  };
+  std::optional<ResumeInEpoch> resume_in_epoch_;
+  /// The epoch's partial metrics when train_epoch stopped inside it.
+  std::optional<nlohmann::json> stopped_in_epoch_;
+  bool stopped_ = false;
+  std::filesystem::path stop_checkpoint_;
 };
 
 }  // namespace flowgrpo::train

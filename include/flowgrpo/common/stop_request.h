@@ -1,0 +1,24 @@
+#pragma once
+/// @file stop_request.h
+/// A graceful stop asked for from outside: SIGTERM (what Slurm and Kubernetes send
+/// before a time limit or eviction) or SIGINT (Ctrl-C). The handler only records the
+/// request; the trainer polls it at optimizer-step boundaries, agrees with the other
+/// ranks, writes a checkpoint and returns. A second signal ends the process at once
+/// (the default action is restored after the first).
+
+namespace flowgrpo {
+
+/// Installs the handlers for SIGTERM and SIGINT (idempotent).
+void install_stop_signal_handlers();
+/// Whether a stop was requested (by a signal or request_stop()).
+bool stop_requested();
+/// The signal that asked for it (0 if none, or request_stop()).
+int stop_signal();
+/// "SIGTERM", "SIGINT", or "a stop request".
+const char* stop_reason();
+/// Asks for a stop as a signal would (tests, embedding applications).
+void request_stop();
+/// Forgets a request (tests).
+void clear_stop_request();
+
+}  // namespace flowgrpo
