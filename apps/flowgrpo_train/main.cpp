@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
         log->info(
             "stopped on {} after optimizer step {} (epoch {}); checkpoint {}. Resume with the same command and "
             "--set resume=latest{}",
-            flowgrpo::stop_reason(), trainer.global_step(), trainer.epoch(), trainer.stop_checkpoint().string(),
+            trainer.stop_cause(), trainer.global_step(), trainer.epoch(), trainer.stop_checkpoint().string(),
             output_override.empty() ? "" : " (and --output-dir " + output.string() + ")");
     } catch (const flowgrpo::dist::CollectiveError& e) {
       // A peer is gone: tearing the process group down could wait for it.

@@ -38,14 +38,6 @@ bool stop_requested() { return g_requested.load(); }
 
 int stop_signal() { return g_signal.load(); }
 
-const char* stop_reason() {
-  switch (g_signal.load()) {
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    default: return "a stop request";
-  }
-}
-
 void request_stop() { g_requested.store(true); }
 
 void clear_stop_request() {

@@ -26,6 +26,7 @@
 #include <fstream>
 #include <future>
 #include <random>
+#include <signal.h>
 
 namespace flowgrpo::train {
 
@@ -35,7 +36,7 @@ namespace {
 
 // Independent random streams, each derived from (seed, epoch, rank, ...) so that
 // nothing but the epoch number is needed to resume.
-enum Stream : uint64_t { kNoise = 1, kInitialLatent = 2, kWindow = 3, kShuffle = 4, kFilter = 5 };
+enum Stream : uint64_t { kNoise = 1, kInitialLatent = 2, kWindow = 3, kShuffle = 4, kFilter = 5, kLoraInit = 6 };
 
 uint64_t stream_seed(int64_t seed, Stream stream, std::initializer_list<uint64_t> parts) {
   uint64_t h = sampling::derive_seed({static_cast<uint64_t>(seed), 0x6F2Aull, stream});
@@ -81,6 +82,28 @@ double nan_mean(const torch::Tensor& x) {
   return (values / scale).sum().item<double>() / static_cast<double>(n) * scale;
 }
 
+// This rank's vote in a stop agreement: 0, the signal number, or 255 for request_stop().
+double stop_vote() {
+  if (!stop_requested()) return 0.0;
+  return stop_signal() > 0 ? stop_signal() : 255.0;
+}
+
+// "SIGTERM on rank 1", "SIGINT on ranks 0, 1", ... from every rank's vote.
+std::string describe_stop_votes(const std::vector<double>& votes) {
+  std::map<std::string, std::vector<size_t>> by_reason;
+  for (size_t r = 0; r < votes.size(); ++r) {
+    if (votes[r] == 0.0) continue;
+    const int v = static_cast<int>(votes[r]);
+    by_reason[v == SIGTERM ? "SIGTERM" : v == SIGINT ? "SIGINT" : "a stop request"].push_back(r);
+  }
+  std::string out;
+  for (const auto& [reason, ranks] : by_reason) {
+    out += (out.empty() ? "" : "; ") + reason + (ranks.size() > 1 ? " on ranks " : " on rank ");
+    for (size_t i = 0; i < ranks.size(); ++i) out += (i ? ", " : "") + std::to_string(ranks[i]);
+  }
+  return out;
+}
+
 nlohmann::json number(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
@@ -111,9 +134,18 @@ GrpoTrainer::GrpoTrainer(Inputs inputs)
     models::load_lora_adapter(transformer, c.model.lora.path);
     lora_config_ = models::read_lora_config(c.model.lora.path);
   } else {
+    // The adapter's random initialisation comes from the run's seed: a rerun starts
+    // from the same adapter, and so does every rank.
+    torch::manual_seed(stream_seed(c.seed, kLoraInit, {}));
     models::inject_lora(transformer, lora_config_);
   }
   params_ = models::lora_parameters(transformer);
+  if (in_.comm.world_size() > 1) {
+    // As DDP does at construction: every rank starts from rank 0's trainable weights,
+    // whatever happened to their initialisation.
+    torch::NoGradGuard no_grad;
+    for (auto& p : params_) in_.comm.broadcast(p, 0, "initial adapter");
+  }
   if (in_.comm.world_size() > 1) {
     dist::GradientReducer::Options o;
     o.bucket_bytes = static_cast<int64_t>(c.dist.bucket_size_mb * 1024.0 * 1024.0);
@@ -282,25 +314,31 @@ bool GrpoTrainer::optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::
   // Per-image means over every rank's micro-batches, and whether any rank was asked to
   // stop, in one all-reduce. A rank without samples in this step contributes zeros.
   std::map<std::string, double> means;
-  bool stop = stop_requested();
+  bool stop = false;
   if (in_.comm.world_size() == 1) {
     means = step_metrics.means();
+    stop = stop_requested();
+    if (stop) stop_cause_ = describe_stop_votes({stop_vote()});
   } else {
     const auto names = rl::grpo_metric_names(in_.config.train.beta > 0);
     const auto n = static_cast<int64_t>(names.size());
-    auto t = torch::zeros({2 * n + 1}, torch::kDouble);
+    const int64_t world = in_.comm.world_size();
+    auto t = torch::zeros({2 * n + world}, torch::kDouble);
     for (int64_t k = 0; k < n; ++k) {
       const auto& name = names[static_cast<size_t>(k)];
       if (!step_metrics.contains(name)) continue;
       t[k] = step_metrics.sum(name);
       t[n + k] = static_cast<double>(step_metrics.count(name));
     }
-    t[2 * n] = stop ? 1.0 : 0.0;
+    t[2 * n + in_.comm.rank()] = stop_vote();
     in_.comm.all_reduce_sum(t, "step metrics");
     for (int64_t k = 0; k < n; ++k)
       if (t[n + k].item<double>() > 0)
         means[names[static_cast<size_t>(k)]] = t[k].item<double>() / t[n + k].item<double>();
-    stop = t[2 * n].item<double>() > 0;
+    const auto votes = t.narrow(0, 2 * n, world).contiguous();
+    std::vector<double> v(votes.data_ptr<double>(), votes.data_ptr<double>() + world);
+    stop = votes.sum().item<double>() > 0;
+    if (stop) stop_cause_ = describe_stop_votes(v);
   }
   nlohmann::json step{{"global_step", global_step_}, {"grad_norm", grad_norm}};
   for (auto& [k, v] : means) step[k] = number(v);
@@ -310,10 +348,13 @@ bool GrpoTrainer::optimizer_step(rl::MetricAccumulator& step_metrics, nlohmann::
 }
 
 bool GrpoTrainer::stop_agreed(const char* where) {
-  if (in_.comm.world_size() == 1) return stop_requested();
-  auto flag = torch::full({1}, stop_requested() ? 1.0 : 0.0, torch::kDouble);
-  in_.comm.all_reduce_sum(flag, where);
-  return flag.item<double>() > 0;
+  auto votes = torch::zeros({in_.comm.world_size()}, torch::kDouble);
+  votes[in_.comm.rank()] = stop_vote();
+  in_.comm.all_reduce_sum(votes, where);
+  if (votes.sum().item<double>() == 0) return false;
+  std::vector<double> v(votes.data_ptr<double>(), votes.data_ptr<double>() + votes.numel());
+  stop_cause_ = describe_stop_votes(v);
+  return true;
 }
 
 void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::json& metrics) {

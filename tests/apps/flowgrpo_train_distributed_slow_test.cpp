@@ -171,24 +171,24 @@ TEST(FlowgrpoTrainDistributed, AKilledRankStopsTheSurvivorNamingIt) {
 // to resume, and the resumed run ends where an uninterrupted one does, bit for bit.
 TEST(FlowgrpoTrainDistributed, SigtermCheckpointsAndTheResumedRunIsIdentical) {
   ft::TempDir straight, stopped;
-  auto uninterrupted = start_ranks(2, settings(4, 4, straight.path()), straight.path());
+  auto uninterrupted = start_ranks(2, settings(4, 8, straight.path()), straight.path());
   expect_all_succeed(uninterrupted, 600);
-  auto ranks = start_ranks(2, settings(4, 4, stopped.path()), stopped.path());
+  auto ranks = start_ranks(2, settings(4, 8, stopped.path()), stopped.path());
   ASSERT_TRUE(ft::eventually(300, [&] { return read_metrics(stopped / "metrics.jsonl").size() >= 1; }))
       << ranks[0].output();
   ranks[1].signal(SIGTERM);
   expect_all_succeed(ranks, 300);
   const auto out0 = ranks[0].output();
-  EXPECT_NE(out0.find("stopped on SIGTERM after optimizer step"), std::string::npos) << out0;
+  EXPECT_NE(out0.find("stopped on SIGTERM on rank 1 after optimizer step"), std::string::npos) << out0;
   EXPECT_NE(out0.find("--set resume=latest"), std::string::npos) << out0;
-  ASSERT_LT(read_metrics(stopped / "metrics.jsonl").size(), 4u) << "the run ended before the signal";
+  ASSERT_LT(read_metrics(stopped / "metrics.jsonl").size(), 8u) << "the run ended before the signal";
   fs::create_directories(stopped / "resumed");
-  auto resumed = start_ranks(2, settings(4, 4, stopped.path()) + " --set resume=latest", stopped.path() / "resumed");
+  auto resumed = start_ranks(2, settings(4, 8, stopped.path()) + " --set resume=latest", stopped.path() / "resumed");
   expect_all_succeed(resumed, 600);
   const auto a = read_metrics(straight / "metrics.jsonl"), b = read_metrics(stopped / "metrics.jsonl");
-  ASSERT_EQ(a.size(), 4u);
-  ASSERT_EQ(b.size(), 4u);
-  for (size_t e = 0; e < 4; ++e) {
+  ASSERT_EQ(a.size(), 8u);
+  ASSERT_EQ(b.size(), 8u);
+  for (size_t e = 0; e < 8; ++e) {
     auto x = a[e], y = b[e];
     for (auto* m : {&x, &y})
       for (const char* timing : {"time_sampling_s", "time_reward_wait_s", "time_train_s"}) m->erase(timing);

@@ -369,55 +369,63 @@ TEST(GrpoTrainer, PixelModelCheckpointIsRefusedByTheLatentModel) {
 // epoch's transitions after the update, the log-probability gained by each sample
 // follows its advantage, and not a shuffled copy of the advantages.
 TEST(GrpoTrainer, CreditReachesItsOwnTrajectory) {
-  TempDir dir;
-  auto config = tiny_config(1);
-  config.sample.num_batches_per_epoch = 4;       // 32 samples, 8 groups of 4
-  config.train.gradient_accumulation_steps = 4;  // one optimizer step for the epoch
-  config.train.beta = 0.0;
-  config.train.clip_range = 1e3;  // an unclipped policy gradient
-  config.train.learning_rate = 3e-3;
-  auto pipeline = tiny_pipeline(3);
-  BrightnessReward reward;
-  const auto data = prompts();
-  flowgrpo::dist::SingleProcessCommunicator comm;
-  ft::GrpoTrainer trainer({config, *pipeline, reward, data, nullptr, comm, dir.path()});
-  nlohmann::json metrics;
-  auto samples = trainer.sample_epoch(0, metrics);
-  trainer.train_epoch(0, samples, metrics);
-  ASSERT_EQ(trainer.global_step(), 1);
-  const auto adv = trainer.last_advantages().to(torch::kDouble);
-  ASSERT_EQ(adv.size(0), samples.size());
+  // One epoch's correlation is a noisy draw (0.11 to 0.66 over seeds 1-8): average a few.
+  double own_sum = 0.0, shuffled_sum = 0.0;
+  const std::vector<int64_t> seeds{1, 2, 3, 4};
+  for (const int64_t seed : seeds) {
+    TempDir dir;
+    auto config = tiny_config(1);
+    config.seed = seed;
+    config.sample.num_batches_per_epoch = 4;       // 32 samples, 8 groups of 4
+    config.train.gradient_accumulation_steps = 4;  // one optimizer step for the epoch
+    config.train.beta = 0.0;
+    config.train.clip_range = 1e3;  // an unclipped policy gradient
+    config.train.learning_rate = 3e-3;
+    auto pipeline = tiny_pipeline(3);
+    BrightnessReward reward;
+    const auto data = prompts();
+    flowgrpo::dist::SingleProcessCommunicator comm;
+    ft::GrpoTrainer trainer({config, *pipeline, reward, data, nullptr, comm, dir.path()});
+    nlohmann::json metrics;
+    auto samples = trainer.sample_epoch(0, metrics);
+    trainer.train_epoch(0, samples, metrics);
+    ASSERT_EQ(trainer.global_step(), 1);
+    const auto adv = trainer.last_advantages().to(torch::kDouble);
+    ASSERT_EQ(adv.size(0), samples.size());
 
-  torch::NoGradGuard ng;
-  pipeline->transformer_module().eval();
-  const auto schedule = pipeline->schedule(config.sample.num_steps);
-  const auto n = samples.size();
-  const auto negative = pipeline->encode_prompts({""}).repeat_interleave(n);
-  torch::Tensor gained = torch::zeros({n}, torch::kDouble);
-  for (int64_t j = 0; j < samples.latents.size(1); ++j) {
-    const auto out = flowgrpo::sampling::score_transition(
-        pipeline->velocity_model(), samples.latents.select(1, j), samples.next_latents.select(1, j),
-        samples.step_indices.select(1, j), schedule, samples.cond, negative, config.sample.guidance_scale,
-        config.sample.noise_level, flowgrpo::sampling::SdeType::kSde);
-    gained += (out.log_prob - samples.log_probs.select(1, j)).to(torch::kDouble);
+    torch::NoGradGuard ng;
+    pipeline->transformer_module().eval();
+    const auto schedule = pipeline->schedule(config.sample.num_steps);
+    const auto n = samples.size();
+    const auto negative = pipeline->encode_prompts({""}).repeat_interleave(n);
+    torch::Tensor gained = torch::zeros({n}, torch::kDouble);
+    for (int64_t j = 0; j < samples.latents.size(1); ++j) {
+      const auto out = flowgrpo::sampling::score_transition(
+          pipeline->velocity_model(), samples.latents.select(1, j), samples.next_latents.select(1, j),
+          samples.step_indices.select(1, j), schedule, samples.cond, negative, config.sample.guidance_scale,
+          config.sample.noise_level, flowgrpo::sampling::SdeType::kSde);
+      gained += (out.log_prob - samples.log_probs.select(1, j)).to(torch::kDouble);
+    }
+    auto corr = [](const torch::Tensor& a, const torch::Tensor& b) {
+      const auto x = a - a.mean(), y = b - b.mean();
+      return ((x * y).sum() / (x.norm() * y.norm())).item<double>();
+    };
+    const double own = corr(gained, adv);
+    double shuffled = 0.0;
+    auto gen = at::detail::createCPUGenerator(17);
+    constexpr int kShuffles = 20;
+    for (int k = 0; k < kShuffles; ++k)
+      shuffled += corr(gained, adv.index_select(0, torch::randperm(n, gen, torch::kLong)));
+    shuffled /= kShuffles;
+    std::printf("  seed %ld: corr(log-prob gain, own advantage) %.3f; with shuffled advantages (mean of %d) %.3f\n",
+                static_cast<long>(seed), own, kShuffles, shuffled);
+    own_sum += own;
+    shuffled_sum += shuffled;
   }
-  auto corr = [](const torch::Tensor& a, const torch::Tensor& b) {
-    const auto x = a - a.mean(), y = b - b.mean();
-    return ((x * y).sum() / (x.norm() * y.norm())).item<double>();
-  };
-  const double own = corr(gained, adv);
-  double shuffled = 0.0;
-  auto gen = at::detail::createCPUGenerator(17);
-  constexpr int kShuffles = 20;
-  for (int k = 0; k < kShuffles; ++k)
-    shuffled += corr(gained, adv.index_select(0, torch::randperm(n, gen, torch::kLong)));
-  shuffled /= kShuffles;
-  std::printf("  corr(log-prob gain, own advantage) %.3f; with shuffled advantages (mean of %d) %.3f\n", own,
-              kShuffles, shuffled);
   // The gain also depends on how sensitive each trajectory's log-probability is,
-  // so the correlation is well below 1 (0.46 here); the null is ~0 (s.e. ~0.04).
-  EXPECT_GT(own, 0.3);
-  EXPECT_LT(std::abs(shuffled), 0.15);
+  // so the correlation is well below 1 (~0.5); the null is ~0 (s.e. ~0.04 per seed).
+  EXPECT_GT(own_sum / static_cast<double>(seeds.size()), 0.3);
+  EXPECT_LT(std::abs(shuffled_sum / static_cast<double>(seeds.size())), 0.1);
 }
 
 namespace {

@@ -14,8 +14,6 @@ void install_stop_signal_handlers();
 bool stop_requested();
 /// The signal that asked for it (0 if none, or request_stop()).
 int stop_signal();
-/// "SIGTERM", "SIGINT", or "a stop request".
-const char* stop_reason();
 /// Asks for a stop as a signal would (tests, embedding applications).
 void request_stop();
 /// Forgets a request (tests).

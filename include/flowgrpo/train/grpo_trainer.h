@@ -80,6 +80,8 @@ class GrpoTrainer {
   /// Whether the last run() ended on a stop request, and the checkpoint it wrote.
   bool stopped() const { return stopped_; }
   const std::filesystem::path& stop_checkpoint() const { return stop_checkpoint_; }
+  /// What stopped it and where, e.g. "SIGTERM on rank 1".
+  const std::string& stop_cause() const { return stop_cause_; }
 
   /// The pieces of one epoch, public for tests.
   EpochSamples sample_epoch(int64_t epoch, nlohmann::json& metrics);
@@ -172,6 +174,7 @@ class GrpoTrainer {
   std::optional<nlohmann::json> stopped_in_epoch_;
   bool stopped_ = false;
   std::filesystem::path stop_checkpoint_;
+  std::string stop_cause_;
 };
 
 }  // namespace flowgrpo::train
