@@ -46,7 +46,15 @@ std::string first_line(const std::exception& e) {
   const auto* c10 = dynamic_cast<const c10::Error*>(&e);
   std::string text = c10 != nullptr ? c10->what_without_backtrace() : e.what();
   const auto nl = text.find('\n');
-  return nl == std::string::npos ? text : text.substr(0, nl);
+  if (nl != std::string::npos) text = text.substr(0, nl);
+  // Gloo prefixes its source location and appends advice: keep the failure itself.
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find("] ");
+    if (close != std::string::npos) text = text.substr(close + 2);
+  }
+  const auto advice = text.find(" This is typically caused");
+  if (advice != std::string::npos) text = text.substr(0, advice);
+  return text;
 }
 
 /// How to reach the rendezvous store, as often as a new connection is needed.
@@ -134,7 +142,7 @@ class PeerMonitor {
         findings.push_back("rank " + std::to_string(r) + " never reported a heartbeat");
       } else if (b.beat == a.beat) {
         findings.push_back("rank " + std::to_string(r) +
-                           " is gone (its heartbeat stopped: killed, crashed or stopped; last at collective #" +
+                           " is gone (its heartbeat stopped: killed, crashed or stopped; last reported at collective #" +
                            std::to_string(b.seq) + " '" + b.label + "')");
       } else if (b.seq < seq) {
         findings.push_back("rank " + std::to_string(r) +
