@@ -60,8 +60,10 @@ int main(int argc, char** argv) {
       if (test_prompts)
         prompts.insert(prompts.end(), test_prompts->prompts.begin(), test_prompts->prompts.end());
       std::unique_ptr<flowgrpo::models::TextToImagePipeline> pipeline;
+      // No time limit on rank 0's part (a cache of 50,000 prompts through T5-XXL takes
+      // a while), only on rank 0 being alive.
       if (comm->rank() == 0) pipeline = ft::load_pipeline(config, device, prompts, true);
-      if (comm->world_size() > 1) comm->barrier("model loaded on rank 0");
+      comm->wait_for_main("model and prompt cache on rank 0");
       if (comm->rank() != 0) pipeline = ft::load_pipeline(config, device, prompts, false);
       auto reward = ft::make_reward(config);
       const auto output = ft::output_dir(config, output_override);

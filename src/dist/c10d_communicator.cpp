@@ -103,6 +103,18 @@ class PeerMonitor {
     label_ = std::string(label);
   }
 
+  /// Rank r's heartbeat count (-1 if it never reported). @throws when the store is gone.
+  int64_t beat_of(int r) {
+    if (!reader_) reader_ = address_.connect(false, std::chrono::milliseconds(5000));
+    const std::string key = key_of(r);
+    if (!reader_->check({key})) return -1;
+    const auto bytes = reader_->get(key);
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    int64_t beat = -1;
+    in >> beat;
+    return beat;
+  }
+
   /// Who is to blame for collective `seq` failing on this rank.
   std::string diagnose(int64_t seq) {
     struct Beat {
@@ -184,15 +196,18 @@ class PeerMonitor {
   bool stopping_ = false;
   int64_t seq_ = 0;
   std::string label_ = "start-up";
+  c10::intrusive_ptr<c10d::Store> reader_;  // beat_of()'s connection (main thread)
   std::thread thread_;
 };
 
 template <class Backend>
 class C10dCommunicator final : public Communicator {
  public:
-  C10dCommunicator(c10::intrusive_ptr<Backend> pg, const LaunchEnvironment& launch, std::string name,
-                   torch::Device device, std::unique_ptr<PeerMonitor> monitor, int timeout_seconds)
+  C10dCommunicator(c10::intrusive_ptr<Backend> pg, c10::intrusive_ptr<c10d::Store> store,
+                   const LaunchEnvironment& launch, std::string name, torch::Device device,
+                   std::unique_ptr<PeerMonitor> monitor, int timeout_seconds)
       : pg_(std::move(pg)),
+        store_(std::move(store)),
         rank_(launch.rank),
         world_size_(launch.world_size),
         name_(std::move(name)),
@@ -251,6 +266,41 @@ class C10dCommunicator final : public Communicator {
     // A tiny all-reduce doubles as a barrier on every backend.
     auto t = torch::zeros({1}, torch::TensorOptions().device(device_));
     all_reduce_sum(t, label);
+  }
+
+  void wait_for_main(std::string_view label) override {
+    const auto seq = begin(label);
+    const std::string key = "flowgrpo/main_done/" + std::to_string(seq);
+    if (rank_ == 0) {
+      store_->set(key, std::vector<uint8_t>{1});
+    } else {
+      // Poll the key; every 5 s rank 0's heartbeat must have moved on.
+      int64_t last_beat = -2;
+      auto next_check = Clock::now() + std::chrono::seconds(5);
+      while (true) {
+        bool done = false;
+        int64_t beat = last_beat;
+        try {
+          done = store_->check({key});
+          if (!done && Clock::now() >= next_check) beat = monitor_->beat_of(0);
+        } catch (const std::exception&) {
+          // The store rank 0 serves is unreachable: rank 0 is gone (beat stays).
+          next_check = Clock::now();
+        }
+        if (done) break;
+        if (Clock::now() >= next_check) {
+          if (beat == last_beat)
+            throw CollectiveError("waiting on rank 0 for '" + std::string(label) + "' (collective #" +
+                                  std::to_string(seq) + ") on rank " + std::to_string(rank_) + " of " +
+                                  std::to_string(world_size_) +
+                                  ": rank 0 is gone (its heartbeat stopped, or the store it serves is unreachable)");
+          last_beat = beat;
+          next_check = Clock::now() + std::chrono::seconds(5);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    barrier(label);
   }
 
   std::string description() const override {
@@ -320,6 +370,7 @@ class C10dCommunicator final : public Communicator {
   }
 
   c10::intrusive_ptr<Backend> pg_;
+  c10::intrusive_ptr<c10d::Store> store_;
   int rank_;
   int world_size_;
   std::string name_;
@@ -367,7 +418,7 @@ std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& la
     opts->devices.push_back(ifname != nullptr ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
                                               : c10d::ProcessGroupGloo::createDefaultDevice());
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, launch.rank, launch.world_size, opts);
-    return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(pg, launch, "gloo", torch::kCPU,
+    return std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(pg, store, launch, "gloo", torch::kCPU,
                                                                       std::move(monitor), timeout_seconds);
   }
 #if FLOWGRPO_HAVE_NCCL
@@ -380,7 +431,7 @@ std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& la
   auto opts = c10d::ProcessGroupNCCL::Options::create();
   opts->timeout = timeout;
   auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, launch.rank, launch.world_size, opts);
-  return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(pg, launch, "nccl", device, std::move(monitor),
+  return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(pg, store, launch, "nccl", device, std::move(monitor),
                                                                     timeout_seconds);
 #else
   throw std::logic_error("unreachable");

@@ -178,6 +178,34 @@ TEST(DistWorker, PeerHangs) {
   }
 }
 
+// Rank 0 works alone for longer than the collective timeout (3 s), then lets the
+// others go; or dies while they wait.
+TEST(DistWorker, MainWorksAlone) {
+  if (worker_mode() != "MainWorksAlone") GTEST_SKIP() << "runs as a launched rank";
+  auto c = worker_communicator();
+  if (c->rank() == 0) std::this_thread::sleep_for(std::chrono::seconds(7));
+  c->wait_for_main("rank 0's work");
+  auto t = torch::ones({1});
+  c->all_reduce_sum(t, "after");
+  EXPECT_EQ(t.item<float>(), static_cast<float>(c->world_size()));
+}
+
+TEST(DistWorker, MainDiesWhileOthersWait) {
+  if (worker_mode() != "MainDiesWhileOthersWait") GTEST_SKIP() << "runs as a launched rank";
+  auto c = worker_communicator();
+  c->barrier("first");
+  if (c->rank() == 0) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    ::raise(SIGKILL);
+  }
+  try {
+    c->wait_for_main("rank 0's work");
+    FAIL() << "no error";
+  } catch (const fd::CollectiveError& e) {
+    std::printf("FAILURE: %s\n", e.what());
+  }
+}
+
 // ---- the tests that launch them ----
 
 class MultiProcess : public ::testing::TestWithParam<int> {};
@@ -228,6 +256,25 @@ TEST(MultiProcessFailures, AKilledRankIsNamedWithinTheTimeout) {
       << out;
   EXPECT_NE(out.find("rank 1 is gone (its heartbeat stopped"), std::string::npos) << out;
   EXPECT_LT(seconds, 20.0) << out;
+}
+
+TEST(MultiProcessFailures, RankZerosLongWorkHasNoTimeLimitButItsDeathIsNamed) {
+  if (!worker_mode().empty()) GTEST_SKIP();
+  {
+    ft::TempDir dir;
+    auto l = launch("MainWorksAlone", 2, dir, /*timeout_seconds=*/3);
+    for (size_t r = 0; r < 2; ++r) {
+      ASSERT_EQ(l.ranks[r]->wait(60), 0) << l.ranks[r]->output();
+      EXPECT_NE(l.ranks[r]->output().find("[  PASSED  ] 1 test"), std::string::npos) << l.ranks[r]->output();
+    }
+  }
+  ft::TempDir dir;
+  auto l = launch("MainDiesWhileOthersWait", 2, dir, /*timeout_seconds=*/3);
+  ASSERT_TRUE(l.ranks[1]->wait(60).has_value()) << l.ranks[1]->output();
+  EXPECT_NE(l.ranks[1]->output().find("FAILURE: waiting on rank 0 for 'rank 0's work' (collective #2) on rank 1 "
+                                      "of 2: rank 0 is gone"),
+            std::string::npos)
+      << l.ranks[1]->output();
 }
 
 TEST(MultiProcessFailures, AHungRankIsNamedAfterTheTimeout) {

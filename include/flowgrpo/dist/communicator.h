@@ -52,6 +52,11 @@ class Communicator {
   /// In-place broadcast from `root`.
   virtual void broadcast(torch::Tensor& tensor, int root, std::string_view label) = 0;
   virtual void barrier(std::string_view label) = 0;
+  /// Work only rank 0 does, of unknown length (loading the model, building the
+  /// prompt-embedding cache): every rank calls this, rank 0 once done; the others wait
+  /// without a time limit while rank 0 is alive. @throws CollectiveError when rank 0
+  /// is gone.
+  virtual void wait_for_main(std::string_view label) = 0;
   /// "single process", "gloo (rank 1 of 4)", ...
   virtual std::string description() const = 0;
 
@@ -71,6 +76,7 @@ class SingleProcessCommunicator final : public Communicator {
   torch::Tensor all_gather(const torch::Tensor& tensor, std::string_view) override { return tensor.clone(); }
   void broadcast(torch::Tensor&, int, std::string_view) override {}
   void barrier(std::string_view) override {}
+  void wait_for_main(std::string_view) override {}
   std::string description() const override { return "single process"; }
 };
 
