@@ -296,7 +296,6 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
 
   metrics["time_sampling_s"] = sampling_seconds;
   metrics["time_reward_wait_s"] = scorer.waited_seconds();
-  metrics["reward_invalid"] = invalid;
   out.num_invalid = invalid;
   return out;
 }

@@ -215,6 +215,27 @@ TEST(FlowgrpoTrainDistributed, TorchrunLaunchesTwoRanks) {
   EXPECT_TRUE(fs::exists(out / "checkpoints/latest/lora/adapter_model.safetensors"));
 }
 
+// Two "nodes" (two torchrun agents of one process each) meeting at a c10d rendezvous
+// endpoint, as a multi-node launch does.
+TEST(FlowgrpoTrainDistributed, TorchrunMultiNodeRendezvous) {
+  ft::TempDir out;
+  const std::string endpoint = "127.0.0.1:" + std::to_string(ft::free_loopback_port());
+  std::vector<std::unique_ptr<ft::ChildProcess>> nodes;
+  for (int node = 0; node < 2; ++node)
+    nodes.push_back(std::make_unique<ft::ChildProcess>(
+        ft::python() + " -m torch.distributed.run --nnodes 2 --nproc-per-node 1 --rdzv-backend c10d --rdzv-endpoint " +
+            endpoint + " --rdzv-id flowgrpo-test --no-python " + train_binary() + settings(4, 1, out.path()),
+        std::map<std::string, std::string>{{"OMP_NUM_THREADS", "1"}}, out / ("node" + std::to_string(node) + ".log")));
+  for (int node = 0; node < 2; ++node) {
+    const auto status = nodes[static_cast<size_t>(node)]->wait(300);
+    ASSERT_TRUE(status.has_value()) << nodes[static_cast<size_t>(node)]->output();
+    EXPECT_EQ(*status, 0) << nodes[static_cast<size_t>(node)]->output();
+  }
+  EXPECT_EQ(read_metrics(out / "metrics.jsonl").size(), 1u);
+  const auto all = nodes[0]->output() + nodes[1]->output();
+  EXPECT_NE(all.find("gloo (rank 0 of 2)"), std::string::npos) << all;
+}
+
 // Bad input: each a clear error before any work (no process waits for another).
 TEST(FlowgrpoTrainDistributed, BadLaunchesFailBeforeAnyWork) {
   ft::TempDir out;
