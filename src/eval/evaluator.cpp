@@ -18,8 +18,8 @@ double nan_mean(const torch::Tensor& x) {
   return n == 0 ? NAN : x.masked_select(finite).sum().item<double>() / static_cast<double>(n);
 }
 
-MetricSummary summarise(const torch::Tensor& scores, const torch::Tensor& strict,
-                        const torch::Tensor& accuracy) {
+MetricSummary summary_of(const torch::Tensor& scores, const torch::Tensor& strict,
+                         const torch::Tensor& accuracy) {
   MetricSummary m;
   m.count = torch::isfinite(scores).sum().item<int64_t>();
   m.invalid = scores.numel() - m.count;
@@ -81,17 +81,22 @@ EvalResult evaluate(models::TextToImagePipeline& pipeline, rewards::Reward& rewa
 
   c10::InferenceMode inference;
   const int64_t per_prompt = options.images_per_prompt;
-  const int64_t total = static_cast<int64_t>(prompts.size()) * per_prompt;
+  const int64_t all = static_cast<int64_t>(prompts.size()) * per_prompt;
+  const int64_t first = options.first_image;
+  const int64_t end = options.end_image < 0 ? all : options.end_image;
+  if (first < 0 || first > end || end > all)
+    throw std::invalid_argument("evaluate: image range [" + std::to_string(first) + ", " + std::to_string(end) +
+                                ") outside the " + std::to_string(all) + " images of the evaluation");
   const auto schedule = pipeline.schedule(options.num_steps);
   const auto shape = pipeline.latent_shape();
   const auto negative_one = pipeline.encode_prompts({""});
 
   EvalResult result;
   result.num_steps = options.num_steps;
-  result.num_images = total;
+  result.num_images = end - first;
   std::vector<torch::Tensor> scores, strict, accuracy, images;
-  for (int64_t start = 0; start < total; start += options.batch_size) {
-    const int64_t n = std::min<int64_t>(options.batch_size, total - start);
+  for (int64_t start = first; start < end; start += options.batch_size) {
+    const int64_t n = std::min<int64_t>(options.batch_size, end - start);
     std::vector<std::string> batch_prompts;
     std::vector<nlohmann::json> batch_meta;
     std::vector<uint64_t> seeds;
@@ -123,23 +128,30 @@ EvalResult evaluate(models::TextToImagePipeline& pipeline, rewards::Reward& rewa
     strict.push_back(s != nullptr ? *s : missing);
     accuracy.push_back(a != nullptr ? *a : missing);
     if (options.keep_images) images.push_back(batch.as_uint8());
-    if (progress) progress(start + n, total);
+    if (progress) progress(start + n - first, end - first);
   }
-  result.scores = torch::cat(scores);
-  result.strict_accuracy = torch::cat(strict);
-  const auto all_accuracy = torch::cat(accuracy);
-  if (options.keep_images) result.images = torch::cat(images);
-  result.overall = summarise(result.scores, result.strict_accuracy, all_accuracy);
+  const auto none = torch::zeros({0}, torch::kDouble);
+  result.scores = scores.empty() ? none : torch::cat(scores).to(torch::kDouble);
+  result.strict_accuracy = strict.empty() ? none : torch::cat(strict).to(torch::kDouble);
+  result.accuracy = accuracy.empty() ? none : torch::cat(accuracy).to(torch::kDouble);
+  if (options.keep_images && !images.empty()) result.images = torch::cat(images);
+  summarise(result);
+  return result;
+}
+
+void summarise(EvalResult& result) {
+  result.overall = summary_of(result.scores, result.strict_accuracy, result.accuracy);
+  result.by_tag.clear();
   std::map<std::string, std::vector<int64_t>> rows;
-  for (int64_t i = 0; i < total; ++i) rows[result.image_tags[static_cast<size_t>(i)]].push_back(i);
+  for (size_t i = 0; i < result.image_tags.size(); ++i)
+    rows[result.image_tags[i]].push_back(static_cast<int64_t>(i));
   for (const auto& [tag, idx] : rows) {
     if (tag.empty()) continue;
     const auto index = torch::tensor(idx, torch::kLong);
     result.by_tag[tag] =
-        summarise(result.scores.index_select(0, index), result.strict_accuracy.index_select(0, index),
-                  all_accuracy.index_select(0, index));
+        summary_of(result.scores.index_select(0, index), result.strict_accuracy.index_select(0, index),
+                   result.accuracy.index_select(0, index));
   }
-  return result;
 }
 
 }  // namespace flowgrpo::eval

@@ -568,8 +568,42 @@ eval::EvalResult GrpoTrainer::evaluate(int64_t epoch) {
   std::optional<rl::Ema::SwapScope> ema_weights;
   if (ema_) ema_weights.emplace(*ema_, params_);
   in_.pipeline.transformer_module().eval();
-  auto result = eval::evaluate(in_.pipeline, in_.reward, *in_.test_prompts, o);
   (void)epoch;
+  const int64_t world = in_.comm.world_size();
+  if (world == 1) return eval::evaluate(in_.pipeline, in_.reward, *in_.test_prompts, o);
+  // The ranks share the images (contiguous ranges; every image's noise depends on its
+  // prompt and index only) and gather the per-image scores, so an evaluation takes
+  // 1/W of the time and equals a single process's.
+  const auto& prompts = *in_.test_prompts;
+  const int64_t per_prompt = o.images_per_prompt;
+  const int64_t total = static_cast<int64_t>(prompts.size()) * per_prompt;
+  const int64_t share = (total + world - 1) / world;
+  o.first_image = std::min(total, in_.comm.rank() * share);
+  o.end_image = std::min(total, o.first_image + share);
+  const auto local = eval::evaluate(in_.pipeline, in_.reward, prompts, o);
+  auto rows = torch::full({share, 4}, NAN, torch::kDouble);
+  const int64_t n = local.num_images;
+  rows.select(1, 3).zero_();
+  if (n > 0) {
+    rows.narrow(0, 0, n).select(1, 0).copy_(local.scores);
+    rows.narrow(0, 0, n).select(1, 1).copy_(local.strict_accuracy);
+    rows.narrow(0, 0, n).select(1, 2).copy_(local.accuracy);
+    rows.narrow(0, 0, n).select(1, 3).fill_(1.0);
+  }
+  const auto gathered = in_.comm.all_gather(rows, "evaluation scores");
+  const auto present = gathered.select(1, 3) > 0.5;
+  eval::EvalResult result;
+  result.num_steps = local.num_steps;
+  result.num_images = total;
+  result.scores = gathered.select(1, 0).masked_select(present).contiguous();
+  result.strict_accuracy = gathered.select(1, 1).masked_select(present).contiguous();
+  result.accuracy = gathered.select(1, 2).masked_select(present).contiguous();
+  for (int64_t i = 0; i < total; ++i) {
+    const auto p = static_cast<size_t>(i / per_prompt);
+    result.image_prompts.push_back(prompts.prompts[p]);
+    result.image_tags.push_back(prompts.tags[p]);
+  }
+  eval::summarise(result);
   return result;
 }
 

@@ -104,17 +104,31 @@ TEST(FlowgrpoTrainDistributed, TwoProcessesEqualOneProcessWithTheWholeBatch) {
   // every weight by about lr whatever its gradient's size, so the weights with the
   // smallest gradients carry float32 rounding of the batched forward into the
   // adapter in proportion to lr (9e-6 at 5e-4, 4e-6 at 3e-4, measured).
-  const std::string lr = " --set train.learning_rate=3e-4";
+  // Evaluations at epochs 0 and 2 and of the final policy, shared by the ranks (15
+  // images: 8 on rank 0, 7 on rank 1).
+  const std::string lr =
+      " --set train.learning_rate=3e-4 --set train.eval_freq=2 --set eval.max_prompts=5"
+      " --set eval.num_images_per_prompt=3 --set sample.eval_num_steps=4 --set sample.test_batch_size=4";
   auto single = ft::ChildProcess(train_binary() + settings(8, 4, one.path()) + lr, {{"OMP_NUM_THREADS", "1"}},
                                  one / "log.txt");
   auto ranks = start_ranks(2, settings(4, 4, two.path()) + lr, two.path());
   ASSERT_EQ(single.wait(600), 0) << single.output();
   expect_all_succeed(ranks, 600);
 
-  const auto a = read_metrics(one / "metrics.jsonl");
-  const auto b = read_metrics(two / "metrics.jsonl");
-  ASSERT_EQ(a.size(), 4u);
-  ASSERT_EQ(b.size(), 4u);
+  auto a = read_metrics(one / "metrics.jsonl");
+  auto b = read_metrics(two / "metrics.jsonl");
+  ASSERT_EQ(a.size(), 5u);  // 4 epochs and the final evaluation
+  ASSERT_EQ(b.size(), 5u);
+  for (size_t e : {0, 2, 4}) {
+    SCOPED_TRACE("evaluation in row " + std::to_string(e));
+    ASSERT_TRUE(a[e].contains("eval") && b[e].contains("eval"));
+    EXPECT_EQ(a[e]["eval"]["num_images"], 15);
+    EXPECT_EQ(a[e]["eval"]["num_images"], b[e]["eval"]["num_images"]);
+    EXPECT_EQ(a[e]["eval"]["by_tag"].dump(), b[e]["eval"]["by_tag"].dump());
+    EXPECT_EQ(a[e]["eval"]["overall"].dump(), b[e]["eval"]["overall"].dump());
+  }
+  a.pop_back();
+  b.pop_back();
   bool filtered = false, uneven = false;
   for (size_t e = 0; e < 4; ++e) {
     SCOPED_TRACE("epoch " + std::to_string(e));

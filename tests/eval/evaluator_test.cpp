@@ -103,3 +103,39 @@ TEST(Evaluator, BlankModelScoresZeroAndSeedsAreStable) {
   bad.tags.pop_back();
   EXPECT_THROW(fe::evaluate(pipeline, reward, bad, o), std::invalid_argument);
 }
+
+// Ranks share an evaluation by image ranges; the ranges' per-image results, put
+// together and summarised, are the whole evaluation's.
+TEST(Evaluator, ImageRangesSummariseToTheWholeEvaluation) {
+  StandInPipeline pipeline(true);
+  flowgrpo::rewards::ShapesReward reward;
+  fe::EvalOptions o;
+  o.num_steps = 2;
+  o.images_per_prompt = 2;
+  o.batch_size = 4;
+  o.keep_images = false;
+  const auto whole = fe::evaluate(pipeline, reward, prompts(), o);
+  fe::EvalResult parts;
+  parts.num_images = whole.num_images;
+  parts.num_steps = whole.num_steps;
+  std::vector<torch::Tensor> scores, strict, accuracy;
+  for (const auto& [first, end] : std::vector<std::pair<int64_t, int64_t>>{{0, 3}, {3, 3}, {3, 6}}) {
+    o.first_image = first;
+    o.end_image = end;
+    const auto r = fe::evaluate(pipeline, reward, prompts(), o);
+    EXPECT_EQ(r.num_images, end - first);
+    scores.push_back(r.scores);
+    strict.push_back(r.strict_accuracy);
+    accuracy.push_back(r.accuracy);
+    parts.image_tags.insert(parts.image_tags.end(), r.image_tags.begin(), r.image_tags.end());
+  }
+  parts.scores = torch::cat(scores);
+  parts.strict_accuracy = torch::cat(strict);
+  parts.accuracy = torch::cat(accuracy);
+  EXPECT_EQ(parts.image_tags, whole.image_tags);
+  fe::summarise(parts);
+  EXPECT_EQ(parts.to_json().dump(), whole.to_json().dump());
+  o.first_image = 4;
+  o.end_image = 7;
+  EXPECT_THROW(fe::evaluate(pipeline, reward, prompts(), o), std::invalid_argument);
+}

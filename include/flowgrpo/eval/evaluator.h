@@ -25,6 +25,12 @@ struct EvalOptions {
   int batch_size = 16;      ///< Images per sampling batch.
   uint64_t seed = 0;        ///< Seed of the initial latents.
   bool keep_images = true;  ///< Keep the decoded images in the result (for grids).
+  /// Only images [first_image, end_image) of the prompt-major sequence (end -1: to the
+  /// end), so that ranks can share an evaluation: each image's seed depends on its
+  /// prompt and index alone, and summarise() over the gathered images gives the
+  /// evaluation of the whole set.
+  int64_t first_image = 0;
+  int64_t end_image = -1;
 };
 
 /// The prompts to evaluate: parallel vectors, one entry per prompt.
@@ -53,6 +59,7 @@ struct EvalResult {
   std::vector<std::string> image_tags;
   torch::Tensor scores;           ///< [N] float64 (NaN where invalid)
   torch::Tensor strict_accuracy;  ///< [N] float64 (NaN where not reported)
+  torch::Tensor accuracy;         ///< [N] float64 (NaN where not reported)
   torch::Tensor images;           ///< [N,3,H,W] uint8, when keep_images
 
   /// {"overall": {"strict_accuracy", "score", ...}, "by_tag": {...}, "num_images", "num_steps"}.
@@ -69,6 +76,10 @@ using EvalProgress = std::function<void(int64_t, int64_t)>;
 EvalResult evaluate(models::TextToImagePipeline& pipeline, rewards::Reward& reward,
                     const EvalPrompts& prompts, const EvalOptions& options,
                     const EvalProgress& progress = {});
+
+/// Fills `overall` and `by_tag` from the per-image fields (scores, strict_accuracy,
+/// accuracy, image_tags).
+void summarise(EvalResult& result);
 
 /// Seed of image `image` of prompt `prompt` in an evaluation with seed `seed`.
 uint64_t eval_image_seed(uint64_t seed, uint64_t prompt, uint64_t image);
