@@ -680,14 +680,17 @@ int64_t GrpoTrainer::run() {
         params_[k].copy_(epoch_start_.adapter[k]);
       }
       stat_tracker_.set_history(epoch_start_.prompt_history);
-      backward_count_ = epoch_start_.backward_count;
     }
     auto samples = sample_epoch(epoch_, metrics);
     if (!current.empty()) {
       torch::NoGradGuard no_grad;
       for (size_t k = 0; k < params_.size(); ++k) params_[k].copy_(current[k]);
     }
+    // (A failing reward saves "the state before this epoch": here, the one resumed from.)
     check_reward_validity(samples);
+    // The epoch's backward passes are counted from its start; those made before the
+    // interruption are skipped.
+    if (resume_in_epoch_) backward_count_ = epoch_start_.backward_count;
     stopped_in_epoch_.reset();
     train_epoch(epoch_, samples, metrics);
     resume_in_epoch_.reset();
