@@ -59,7 +59,8 @@ Command add_allreduce_bench_command(CLI::App& app) {
     auto sync = [&] {
       if (device.is_cuda()) comm->barrier("bench sync");  // waits for the stream via .item()
     };
-    auto report = [&](const std::string& setting, double bucket_mb, size_t buckets, std::vector<double> times) {
+    auto report = [&](const std::string& setting, double bucket_mb, size_t buckets,
+                      std::vector<double> times) {
       const double t = median(times);
       const double bytes = static_cast<double>(o->elements) * 4.0;
       const double w = comm->world_size();

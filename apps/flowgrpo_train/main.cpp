@@ -67,12 +67,13 @@ int main(int argc, char** argv) {
       if (comm->rank() != 0) pipeline = ft::load_pipeline(config, device, prompts, false);
       auto reward = ft::make_reward(config);
       const auto output = ft::output_dir(config, output_override);
-      ft::GrpoTrainer trainer({config, *pipeline, *reward, train_prompts, test_prompts ? &*test_prompts : nullptr,
-                               *comm, output});
+      ft::GrpoTrainer trainer({config, *pipeline, *reward, train_prompts,
+                               test_prompts ? &*test_prompts : nullptr, *comm, output});
       trainer.run();
       if (trainer.stopped())
         log->info(
-            "stopped on {} after optimizer step {} (epoch {}); checkpoint {}. Resume with the same command and "
+            "stopped on {} after optimizer step {} (epoch {}); checkpoint {}. Resume with the same command "
+            "and "
             "--set resume=latest{}",
             trainer.stop_cause(), trainer.global_step(), trainer.epoch(), trainer.stop_checkpoint().string(),
             output_override.empty() ? "" : " (and --output-dir " + output.string() + ")");

@@ -55,7 +55,8 @@ void set_torch_threads(int threads) {
 }
 
 void exit_on_error(const std::string& program, const std::exception& e) {
-  std::fprintf(stderr, "%s%s: error: %s\n", rank_prefix().c_str(), program.c_str(), exception_message(e).c_str());
+  std::fprintf(stderr, "%s%s: error: %s\n", rank_prefix().c_str(), program.c_str(),
+               exception_message(e).c_str());
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(1);

@@ -1,7 +1,7 @@
 #include "flowgrpo/common/stop_request.h"
 
-#include <atomic>
 #include <signal.h>
+#include <atomic>
 
 namespace flowgrpo {
 
@@ -34,11 +34,17 @@ void install_stop_signal_handlers() {
   install(SIGINT);
 }
 
-bool stop_requested() { return g_requested.load(); }
+bool stop_requested() {
+  return g_requested.load();
+}
 
-int stop_signal() { return g_signal.load(); }
+int stop_signal() {
+  return g_signal.load();
+}
 
-void request_stop() { g_requested.store(true); }
+void request_stop() {
+  g_requested.store(true);
+}
 
 void clear_stop_request() {
   g_signal.store(0);

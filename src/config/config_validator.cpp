@@ -239,9 +239,10 @@ void check_rest(const Config& c, int world_size, Checker& check) {
   check.at_least("dist.timeout_seconds", c.dist.timeout_seconds, 1);
   check.in_range("dist.bucket_size_mb", c.dist.bucket_size_mb, 0, true, 4096, false);
   if (c.train.gradient_noise_scale && world_size > 1)
-    check.add("train.gradient_noise_scale: measured on one process (its micro-batch gradients are a single "
-              "rank's), but the world size is " +
-              std::to_string(world_size) + "; run the noise-scale study with one process");
+    check.add(
+        "train.gradient_noise_scale: measured on one process (its micro-batch gradients are a single "
+        "rank's), but the world size is " +
+        std::to_string(world_size) + "; run the noise-scale study with one process");
   if (c.dist.backend == DistBackend::kNone && world_size > 1)
     check.add("dist.backend = none but the world size is " + std::to_string(world_size) +
               ": a multi-process run needs gloo, nccl or auto");

@@ -28,8 +28,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <iomanip>
 #include <cstdlib>
+#include <iomanip>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -153,13 +153,15 @@ class PeerMonitor {
       if (b.beat < 0) {
         findings.push_back("rank " + std::to_string(r) + " never reported a heartbeat");
       } else if (b.beat == a.beat) {
-        findings.push_back("rank " + std::to_string(r) +
-                           " is gone (its heartbeat stopped: killed, crashed or stopped; last reported at collective #" +
-                           std::to_string(b.seq) + " '" + b.label + "')");
+        findings.push_back(
+            "rank " + std::to_string(r) +
+            " is gone (its heartbeat stopped: killed, crashed or stopped; last reported at collective #" +
+            std::to_string(b.seq) + " '" + b.label + "')");
       } else if (b.seq < seq) {
         findings.push_back("rank " + std::to_string(r) +
                            " is alive but has not reached this collective (it is at collective #" +
-                           std::to_string(b.seq) + " '" + b.label + "': hung, or slower than dist.timeout_seconds)");
+                           std::to_string(b.seq) + " '" + b.label +
+                           "': hung, or slower than dist.timeout_seconds)");
       }
     }
     if (findings.empty()) return "every other rank is alive and at this collective (a network failure?)";
@@ -222,7 +224,8 @@ class C10dCommunicator final : public Communicator {
     all_reduce_sum_async(tensor, label)->wait();
   }
 
-  std::unique_ptr<PendingCollective> all_reduce_sum_async(torch::Tensor& tensor, std::string_view label) override {
+  std::unique_ptr<PendingCollective> all_reduce_sum_async(torch::Tensor& tensor,
+                                                          std::string_view label) override {
     const auto seq = begin(label);
     auto staged = staged_copy(tensor);
     std::vector<at::Tensor> v{staged};
@@ -290,10 +293,10 @@ class C10dCommunicator final : public Communicator {
         if (done) break;
         if (Clock::now() >= next_check) {
           if (beat == last_beat)
-            throw CollectiveError("waiting on rank 0 for '" + std::string(label) + "' (collective #" +
-                                  std::to_string(seq) + ") on rank " + std::to_string(rank_) + " of " +
-                                  std::to_string(world_size_) +
-                                  ": rank 0 is gone (its heartbeat stopped, or the store it serves is unreachable)");
+            throw CollectiveError(
+                "waiting on rank 0 for '" + std::string(label) + "' (collective #" + std::to_string(seq) +
+                ") on rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) +
+                ": rank 0 is gone (its heartbeat stopped, or the store it serves is unreachable)");
           last_beat = beat;
           next_check = Clock::now() + std::chrono::seconds(5);
         }
@@ -357,8 +360,8 @@ class C10dCommunicator final : public Communicator {
     } catch (const std::exception& e) {
       const double waited = std::chrono::duration<double>(Clock::now() - start).count();
       std::ostringstream msg;
-      msg << "collective #" << seq << " '" << label << "' (" << name_ << ") failed on rank " << rank_ << " of "
-          << world_size_ << " after " << std::fixed << std::setprecision(1) << waited
+      msg << "collective #" << seq << " '" << label << "' (" << name_ << ") failed on rank " << rank_
+          << " of " << world_size_ << " after " << std::fixed << std::setprecision(1) << waited
           << " s (dist.timeout_seconds = " << timeout_seconds_ << "): " << first_line(e);
       if (monitor_) msg << "; " << monitor_->diagnose(seq);
       if (rank_ == 0)
@@ -382,8 +385,8 @@ class C10dCommunicator final : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& launch, const std::string& backend,
-                                                     int timeout_seconds) {
+std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& launch,
+                                                     const std::string& backend, int timeout_seconds) {
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds) * 1000);
   std::string chosen = backend;
   if (chosen == "auto") chosen = (FLOWGRPO_HAVE_NCCL && torch::cuda::is_available()) ? "nccl" : "gloo";
@@ -407,8 +410,9 @@ std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& la
   try {
     store = address.connect(!address.agent_store && launch.rank == 0, timeout);
   } catch (const std::exception& e) {
-    throw std::runtime_error("distributed launch: " + launch.describe() + ": cannot reach the rendezvous store at " +
-                             address.describe() + ": " + first_line(e));
+    throw std::runtime_error("distributed launch: " + launch.describe() +
+                             ": cannot reach the rendezvous store at " + address.describe() + ": " +
+                             first_line(e));
   }
   auto monitor = std::make_unique<PeerMonitor>(address, launch.rank, launch.world_size);
   if (chosen == "gloo") {
@@ -431,8 +435,8 @@ std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& la
   auto opts = c10d::ProcessGroupNCCL::Options::create();
   opts->timeout = timeout;
   auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, launch.rank, launch.world_size, opts);
-  return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(pg, store, launch, "nccl", device, std::move(monitor),
-                                                                    timeout_seconds);
+  return std::make_unique<C10dCommunicator<c10d::ProcessGroupNCCL>>(pg, store, launch, "nccl", device,
+                                                                    std::move(monitor), timeout_seconds);
 #else
   throw std::logic_error("unreachable");
 #endif

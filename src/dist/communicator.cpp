@@ -8,8 +8,8 @@
 namespace flowgrpo::dist {
 
 #if FLOWGRPO_WITH_DISTRIBUTED
-std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& launch, const std::string& backend,
-                                                     int timeout_seconds);
+std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& launch,
+                                                     const std::string& backend, int timeout_seconds);
 #endif
 
 namespace {
@@ -36,15 +36,16 @@ std::string Communicator::broadcast_text(const std::string& text, std::string_vi
   auto bytes = torch::zeros({size.item<int64_t>()}, torch::kUInt8);
   if (is_main()) std::memcpy(bytes.data_ptr<uint8_t>(), text.data(), text.size());
   broadcast(bytes, 0, label);
-  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), static_cast<size_t>(bytes.numel()));
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
+                     static_cast<size_t>(bytes.numel()));
 }
 
 std::unique_ptr<Communicator> make_communicator(const LaunchEnvironment& launch, const std::string& backend,
                                                 int timeout_seconds) {
   if (!launch.distributed()) return std::make_unique<SingleProcessCommunicator>();
   if (backend == "none")
-    throw std::invalid_argument("dist.backend = none but the launch has " + std::to_string(launch.world_size) +
-                                " processes (" + launch.source + ")");
+    throw std::invalid_argument("dist.backend = none but the launch has " +
+                                std::to_string(launch.world_size) + " processes (" + launch.source + ")");
 #if FLOWGRPO_WITH_DISTRIBUTED
   return make_c10d_communicator(launch, backend, timeout_seconds);
 #else

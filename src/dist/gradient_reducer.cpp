@@ -37,7 +37,8 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<torch::Tensor> 
     for (size_t b = 0; b < buckets_.size(); ++b)
       for (size_t s = 0; s < buckets_[b].slots.size(); ++s) {
         auto& p = params_[buckets_[b].slots[s].param];
-        const unsigned handle = p.register_hook([this, b, s](const torch::Tensor& grad) { on_gradient(b, s, grad); });
+        const unsigned handle =
+            p.register_hook([this, b, s](const torch::Tensor& grad) { on_gradient(b, s, grad); });
         hooks_.emplace_back(buckets_[b].slots[s].param, handle);
       }
 }

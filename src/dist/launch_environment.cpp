@@ -76,8 +76,9 @@ LaunchEnvironment read_launch_environment(
                                   " is outside [0, LOCAL_WORLD_SIZE=" + std::to_string(out.local_world_size) +
                                   ")");
     if (out.local_world_size > out.world_size)
-      throw std::invalid_argument("distributed launch: LOCAL_WORLD_SIZE=" + std::to_string(out.local_world_size) +
-                                  " exceeds WORLD_SIZE=" + std::to_string(out.world_size));
+      throw std::invalid_argument(
+          "distributed launch: LOCAL_WORLD_SIZE=" + std::to_string(out.local_world_size) +
+          " exceeds WORLD_SIZE=" + std::to_string(out.world_size));
   } else if (env.has("SLURM_PROCID") && env.integer("SLURM_NTASKS", 1).value_or(1) > 1) {
     // srun starts one task per process: SLURM_PROCID is the rank.
     out.source = "slurm";
@@ -120,10 +121,10 @@ torch::Device local_device(const LaunchEnvironment& launch) {
   if (torch::cuda::is_available()) {
     const auto count = static_cast<int>(torch::cuda::device_count());
     if (launch.local_rank >= count)
-      throw std::invalid_argument("distributed launch: local rank " + std::to_string(launch.local_rank) +
-                                  " needs CUDA device " + std::to_string(launch.local_rank) + " but this node has " +
-                                  std::to_string(count) + " (one process per GPU: --nproc-per-node <= " +
-                                  std::to_string(count) + ")");
+      throw std::invalid_argument(
+          "distributed launch: local rank " + std::to_string(launch.local_rank) + " needs CUDA device " +
+          std::to_string(launch.local_rank) + " but this node has " + std::to_string(count) +
+          " (one process per GPU: --nproc-per-node <= " + std::to_string(count) + ")");
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
   }
 #endif

@@ -85,8 +85,9 @@ EvalResult evaluate(models::TextToImagePipeline& pipeline, rewards::Reward& rewa
   const int64_t first = options.first_image;
   const int64_t end = options.end_image < 0 ? all : options.end_image;
   if (first < 0 || first > end || end > all)
-    throw std::invalid_argument("evaluate: image range [" + std::to_string(first) + ", " + std::to_string(end) +
-                                ") outside the " + std::to_string(all) + " images of the evaluation");
+    throw std::invalid_argument("evaluate: image range [" + std::to_string(first) + ", " +
+                                std::to_string(end) + ") outside the " + std::to_string(all) +
+                                " images of the evaluation");
   const auto schedule = pipeline.schedule(options.num_steps);
   const auto shape = pipeline.latent_shape();
   const auto negative_one = pipeline.encode_prompts({""});

@@ -104,8 +104,8 @@ void record_grpo_metrics(const GrpoLossOutput& output, MetricAccumulator& metric
 }
 
 std::vector<std::string> grpo_metric_names(bool with_kl) {
-  std::vector<std::string> names{"loss", "policy_loss", "approx_kl", "clipfrac", "clipfrac_gt_one",
-                                 "clipfrac_lt_one"};
+  std::vector<std::string> names{"loss",     "policy_loss",     "approx_kl",
+                                 "clipfrac", "clipfrac_gt_one", "clipfrac_lt_one"};
   if (with_kl) names.insert(names.begin() + 2, "kl_loss");
   return names;
 }

@@ -1,12 +1,12 @@
 #include "flowgrpo/train/grpo_trainer.h"
 
 #include "flowgrpo/common/error.h"
+#include "flowgrpo/common/stop_request.h"
 #include "flowgrpo/config/config_validator.h"
 #include "flowgrpo/io/safetensors.h"
 #include "flowgrpo/io/text_file.h"
 #include "flowgrpo/log/logging.h"
 #include "flowgrpo/log/progress_bar.h"
-#include "flowgrpo/common/stop_request.h"
 #include "flowgrpo/rewards/async_reward_scorer.h"
 #include "flowgrpo/rl/advantages.h"
 #include "flowgrpo/rl/grpo_loss.h"
@@ -20,13 +20,13 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <signal.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <future>
 #include <random>
-#include <signal.h>
 
 namespace flowgrpo::train {
 
@@ -36,7 +36,14 @@ namespace {
 
 // Independent random streams, each derived from (seed, epoch, rank, ...) so that
 // nothing but the epoch number is needed to resume.
-enum Stream : uint64_t { kNoise = 1, kInitialLatent = 2, kWindow = 3, kShuffle = 4, kFilter = 5, kLoraInit = 6 };
+enum Stream : uint64_t {
+  kNoise = 1,
+  kInitialLatent = 2,
+  kWindow = 3,
+  kShuffle = 4,
+  kFilter = 5,
+  kLoraInit = 6
+};
 
 uint64_t stream_seed(int64_t seed, Stream stream, std::initializer_list<uint64_t> parts) {
   uint64_t h = sampling::derive_seed({static_cast<uint64_t>(seed), 0x6F2Aull, stream});
@@ -210,9 +217,10 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
       out.tags.push_back(in_.train_prompts.tag(p));
       // Seeded by the image's place in the iteration (r·b + j), not by the rank layout:
       // W processes × b draw the same noise as one process × W·b.
-      seeds.push_back(stream_seed(c.seed, kNoise,
-                                  {static_cast<uint64_t>(epoch), static_cast<uint64_t>(i),
-                                   static_cast<uint64_t>(positions_.slot_in_iteration(static_cast<int64_t>(j)))}));
+      seeds.push_back(
+          stream_seed(c.seed, kNoise,
+                      {static_cast<uint64_t>(epoch), static_cast<uint64_t>(i),
+                       static_cast<uint64_t>(positions_.slot_in_iteration(static_cast<int64_t>(j)))}));
       // same_latent: the images of one prompt start from one latent (their paths still differ).
       initial_seeds.push_back(c.sample.same_latent
                                   ? stream_seed(c.seed, kInitialLatent,
@@ -371,9 +379,8 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
     component_names.push_back(name);
     columns.push_back(t.to(torch::kDouble).cpu());
   }
-  const auto gathered =
-      in_.comm.all_gather(torch::stack(columns, 1).contiguous(), "epoch rewards")
-          .index_select(0, positions_.gathered_rows());
+  const auto gathered = in_.comm.all_gather(torch::stack(columns, 1).contiguous(), "epoch rewards")
+                            .index_select(0, positions_.gathered_rows());
   const auto all_valid = gathered.select(1, 1) > 0.5;
   const auto all_rewards = gathered.select(1, 0).masked_fill(~all_valid, 0.0).contiguous();
   const auto all_prompts = gathered.select(1, 2).to(torch::kLong).contiguous();
@@ -429,7 +436,8 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   }
   metrics["reward_by_tag"] = by_tag;
   for (size_t k = 0; k < component_names.size(); ++k)
-    metrics["reward_" + component_names[k]] = number(nan_mean(gathered.select(1, 3 + static_cast<int64_t>(k))));
+    metrics["reward_" + component_names[k]] =
+        number(nan_mean(gathered.select(1, 3 + static_cast<int64_t>(k))));
 
   const int64_t n_kept = kept.kept_indices.numel();
   const int64_t num_batches = c.sample.num_batches_per_epoch;
@@ -515,7 +523,8 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
                                  neg};
           // The last backward pass before the all-reduce starts the buckets as it goes.
           if (reducer_ && (backward_count_ + 1) % sync_every == 0) reducer_->arm();
-          grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options, step_metrics);
+          grpo_step(in_.pipeline.velocity_model(), transformer, schedule, step_in, step_options,
+                    step_metrics);
           if (gradient_noise_) {
             // This backward pass's share of the micro-batch's mean gradient (the shares of
             // the T passes sum to it).
@@ -650,7 +659,8 @@ int64_t GrpoTrainer::run() {
   };
   auto write_row = [&](const nlohmann::json& row) {
     if (in_.comm.is_main())
-      metrics_file << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+      metrics_file << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+                   << std::flush;
   };
   auto stop_here = [&] {
     stop_checkpoint_ = save_checkpoint();

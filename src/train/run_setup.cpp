@@ -16,7 +16,9 @@ void configure_logging(const config::Config& config, int rank, int world_size) {
   log::configure({config.logging.level, rank, world_size, false});
 }
 
-torch::Device default_device() { return dist::local_device(dist::read_launch_environment()); }
+torch::Device default_device() {
+  return dist::local_device(dist::read_launch_environment());
+}
 
 std::filesystem::path prompt_cache_path(const config::Config& config) {
   if (config.model.prompt_cache == "off") return {};

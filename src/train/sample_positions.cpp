@@ -20,7 +20,9 @@ int64_t SamplePositions::global_of_local(int64_t local) const {
   return (local / batch_) * world_size_ * batch_ + slot_in_iteration(local % batch_);
 }
 
-int64_t SamplePositions::owner(int64_t global) const { return (global % (world_size_ * batch_)) / batch_; }
+int64_t SamplePositions::owner(int64_t global) const {
+  return (global % (world_size_ * batch_)) / batch_;
+}
 
 int64_t SamplePositions::local_of_global(int64_t global) const {
   return (global / (world_size_ * batch_)) * batch_ + global % batch_;

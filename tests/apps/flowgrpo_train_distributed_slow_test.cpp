@@ -9,8 +9,8 @@
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -27,7 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string train_binary() { return (ft::binary_dir() / "apps" / "flowgrpo-train").string(); }
+std::string train_binary() {
+  return (ft::binary_dir() / "apps" / "flowgrpo-train").string();
+}
 
 // A few small epochs of configs/shapes.yaml: 4 sampling steps, groups of 4, two
 // sampling iterations per epoch of 8 images each (2 groups), one optimizer step per
@@ -53,9 +55,10 @@ Ranks start_ranks(int world, const std::string& args, const fs::path& logs,
   const int port = ft::free_loopback_port();
   Ranks ranks;
   for (int r = 0; r < world; ++r) {
-    std::map<std::string, std::string> env{{"RANK", std::to_string(r)},         {"WORLD_SIZE", std::to_string(world)},
-                                           {"LOCAL_RANK", std::to_string(r)},   {"MASTER_ADDR", "127.0.0.1"},
-                                           {"MASTER_PORT", std::to_string(port)}, {"OMP_NUM_THREADS", "1"}};
+    std::map<std::string, std::string> env{
+        {"RANK", std::to_string(r)},           {"WORLD_SIZE", std::to_string(world)},
+        {"LOCAL_RANK", std::to_string(r)},     {"MASTER_ADDR", "127.0.0.1"},
+        {"MASTER_PORT", std::to_string(port)}, {"OMP_NUM_THREADS", "1"}};
     for (const auto& [k, v] : extra_env) env[k] = v;
     ranks.procs.push_back(std::make_unique<ft::ChildProcess>(train_binary() + args, env,
                                                              logs / ("rank" + std::to_string(r) + ".log")));
@@ -79,20 +82,24 @@ std::vector<nlohmann::json> read_metrics(const fs::path& file) {
 }
 
 std::map<std::string, torch::Tensor> final_adapter(const fs::path& out) {
-  const auto file = flowgrpo::io::SafetensorsFile::open(out / "checkpoints/latest/training_state/adapter_weights.safetensors");
+  const auto file = flowgrpo::io::SafetensorsFile::open(
+      out / "checkpoints/latest/training_state/adapter_weights.safetensors");
   std::map<std::string, torch::Tensor> m;
   for (const auto& info : file.tensors()) m[info.name] = file.load(info.name);
   return m;
 }
 
-double max_difference(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
+double max_difference(const std::map<std::string, torch::Tensor>& a,
+                      const std::map<std::string, torch::Tensor>& b) {
   EXPECT_EQ(a.size(), b.size());
   double worst = 0;
   for (const auto& [name, t] : a) worst = std::max(worst, ft::max_abs_diff(t, b.at(name)));
   return worst;
 }
 
-bool near(double a, double b, double rel) { return std::abs(a - b) <= rel * std::max({1e-12, std::abs(a), std::abs(b)}); }
+bool near(double a, double b, double rel) {
+  return std::abs(a - b) <= rel * std::max({1e-12, std::abs(a), std::abs(b)});
+}
 
 }  // namespace
 
@@ -136,7 +143,8 @@ TEST(FlowgrpoTrainDistributed, TwoProcessesEqualOneProcessWithTheWholeBatch) {
     for (const char* key : {"num_images", "kept_samples", "actual_batch_size", "reward_invalid"})
       EXPECT_EQ(a[e][key], b[e][key]) << key;
     for (const char* key : {"reward", "zero_std_ratio", "reward_std_mean", "trained_prompt_num"})
-      EXPECT_TRUE(near(a[e][key].get<double>(), b[e][key].get<double>(), 1e-6)) << key << " " << a[e][key] << " vs " << b[e][key];
+      EXPECT_TRUE(near(a[e][key].get<double>(), b[e][key].get<double>(), 1e-6))
+          << key << " " << a[e][key] << " vs " << b[e][key];
     EXPECT_EQ(a[e]["reward_by_tag"].size(), b[e]["reward_by_tag"].size());
     // The optimizer steps' metrics, to the precision the console prints (4 digits).
     ASSERT_EQ(a[e]["steps"].size(), b[e]["steps"].size());
@@ -144,7 +152,8 @@ TEST(FlowgrpoTrainDistributed, TwoProcessesEqualOneProcessWithTheWholeBatch) {
       for (const auto& [key, value] : a[e]["steps"][s].items()) {
         if (!value.is_number() || key == "global_step") continue;
         const double x = value.get<double>(), y = b[e]["steps"][s][key].get<double>();
-        EXPECT_TRUE(near(x, y, 1e-4) || std::abs(x - y) < 1e-9) << "step " << s << " " << key << ": " << x << " vs " << y;
+        EXPECT_TRUE(near(x, y, 1e-4) || std::abs(x - y) < 1e-9)
+            << "step " << s << " " << key << ": " << x << " vs " << y;
       }
     filtered |= a[e]["kept_samples"].get<int64_t>() < a[e]["num_images"].get<int64_t>();
     const auto per_rank = b[e]["kept_per_rank"];
@@ -202,7 +211,8 @@ TEST(FlowgrpoTrainDistributed, SigtermCheckpointsAndTheResumedRunIsIdentical) {
   EXPECT_NE(out0.find("--set resume=latest"), std::string::npos) << out0;
   ASSERT_LT(read_metrics(stopped / "metrics.jsonl").size(), 8u) << "the run ended before the signal";
   fs::create_directories(stopped / "resumed");
-  auto resumed = start_ranks(2, settings(4, 8, stopped.path()) + " --set resume=latest", stopped.path() / "resumed");
+  auto resumed =
+      start_ranks(2, settings(4, 8, stopped.path()) + " --set resume=latest", stopped.path() / "resumed");
   expect_all_succeed(resumed, 600);
   const auto a = read_metrics(straight / "metrics.jsonl"), b = read_metrics(stopped / "metrics.jsonl");
   ASSERT_EQ(a.size(), 8u);
@@ -219,10 +229,11 @@ TEST(FlowgrpoTrainDistributed, SigtermCheckpointsAndTheResumedRunIsIdentical) {
 // Deliverable 3: the real launcher, from the project's torch environment.
 TEST(FlowgrpoTrainDistributed, TorchrunLaunchesTwoRanks) {
   ft::TempDir out;
-  const auto r = ft::run_command("cd " + std::string(FLOWGRPO_SOURCE_DIR) + " && OMP_NUM_THREADS=1 timeout 600 " +
-                                 ft::python() + " -m torch.distributed.run --nproc-per-node 2 --master-port " +
-                                 std::to_string(ft::free_loopback_port()) + " --no-python " + train_binary() +
-                                 settings(4, 1, out.path()) + " 2>&1");
+  const auto r =
+      ft::run_command("cd " + std::string(FLOWGRPO_SOURCE_DIR) + " && OMP_NUM_THREADS=1 timeout 600 " +
+                      ft::python() + " -m torch.distributed.run --nproc-per-node 2 --master-port " +
+                      std::to_string(ft::free_loopback_port()) + " --no-python " + train_binary() +
+                      settings(4, 1, out.path()) + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_metrics(out / "metrics.jsonl").size(), 1u) << r.output;
   EXPECT_NE(r.output.find("gloo (rank 0 of 2)"), std::string::npos) << r.output;
@@ -237,9 +248,11 @@ TEST(FlowgrpoTrainDistributed, TorchrunMultiNodeRendezvous) {
   std::vector<std::unique_ptr<ft::ChildProcess>> nodes;
   for (int node = 0; node < 2; ++node)
     nodes.push_back(std::make_unique<ft::ChildProcess>(
-        ft::python() + " -m torch.distributed.run --nnodes 2 --nproc-per-node 1 --rdzv-backend c10d --rdzv-endpoint " +
+        ft::python() +
+            " -m torch.distributed.run --nnodes 2 --nproc-per-node 1 --rdzv-backend c10d --rdzv-endpoint " +
             endpoint + " --rdzv-id flowgrpo-test --no-python " + train_binary() + settings(4, 1, out.path()),
-        std::map<std::string, std::string>{{"OMP_NUM_THREADS", "1"}}, out / ("node" + std::to_string(node) + ".log")));
+        std::map<std::string, std::string>{{"OMP_NUM_THREADS", "1"}},
+        out / ("node" + std::to_string(node) + ".log")));
   for (int node = 0; node < 2; ++node) {
     const auto status = nodes[static_cast<size_t>(node)]->wait(300);
     ASSERT_TRUE(status.has_value()) << nodes[static_cast<size_t>(node)]->output();
@@ -261,14 +274,18 @@ TEST(FlowgrpoTrainDistributed, BadLaunchesFailBeforeAnyWork) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("environment variable RANK is not set"), std::string::npos) << r.output;
   // 2 ranks x 3 images is not a whole number of groups of 4.
-  r = run("WORLD_SIZE=2 RANK=0 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=1", " --set sample.train_batch_size=3");
+  r = run("WORLD_SIZE=2 RANK=0 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=1",
+          " --set sample.train_batch_size=3");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("num_image_per_prompt"), std::string::npos) << r.output;
   EXPECT_NE(r.exit_code, 124) << "waited for a peer: " << r.output;
   // Ranks started with different settings.
   const int port = ft::free_loopback_port();
-  std::map<std::string, std::string> env0{{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"},
-                                          {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}};
+  std::map<std::string, std::string> env0{{"RANK", "0"},
+                                          {"WORLD_SIZE", "2"},
+                                          {"LOCAL_RANK", "0"},
+                                          {"MASTER_ADDR", "127.0.0.1"},
+                                          {"MASTER_PORT", std::to_string(port)}};
   auto env1 = env0;
   env1["RANK"] = env1["LOCAL_RANK"] = "1";
   ft::ChildProcess r0(train_binary() + settings(4, 1, out.path()), env0, out / "r0.log");

@@ -22,8 +22,8 @@ std::string error_of(const std::map<std::string, std::string>& vars) {
   return flowgrpo::testing::invalid_argument_message([&] { read(vars); });
 }
 
-const std::map<std::string, std::string> kTorchrun{{"RANK", "3"},        {"WORLD_SIZE", "8"},
-                                                   {"LOCAL_RANK", "1"},  {"LOCAL_WORLD_SIZE", "4"},
+const std::map<std::string, std::string> kTorchrun{{"RANK", "3"},         {"WORLD_SIZE", "8"},
+                                                   {"LOCAL_RANK", "1"},   {"LOCAL_WORLD_SIZE", "4"},
                                                    {"MASTER_ADDR", "n0"}, {"MASTER_PORT", "29500"}};
 
 }  // namespace
@@ -73,7 +73,8 @@ TEST(LaunchEnvironment, MissingOrInconsistentVariablesAreNamed) {
   EXPECT_NE(error_of({{"RANK", "0"}}).find("environment variable WORLD_SIZE is not set"), std::string::npos);
   EXPECT_NE(error_of({{"RANK", "2"}, {"WORLD_SIZE", "2"}}).find("RANK=2 is outside [0, WORLD_SIZE=2)"),
             std::string::npos);
-  EXPECT_NE(error_of({{"RANK", "x"}, {"WORLD_SIZE", "2"}}).find("RANK='x' is not an integer"), std::string::npos);
+  EXPECT_NE(error_of({{"RANK", "x"}, {"WORLD_SIZE", "2"}}).find("RANK='x' is not an integer"),
+            std::string::npos);
   EXPECT_NE(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}})
                 .find("LOCAL_RANK is not set"),
             std::string::npos);

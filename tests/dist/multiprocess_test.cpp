@@ -127,7 +127,8 @@ TEST(DistWorker, GradientReducer) {
           if (copies[k].grad().defined()) expected[k] += copies[k].grad();
       }
     for (size_t k = 0; k < params.size(); ++k)
-      EXPECT_TRUE(ft::all_close(params[k].grad(), expected[k], 1e-4, 1e-6)) << "overlap " << overlap << " p" << k;
+      EXPECT_TRUE(ft::all_close(params[k].grad(), expected[k], 1e-4, 1e-6))
+          << "overlap " << overlap << " p" << k;
   }
   c->barrier("end");
 }
@@ -135,8 +136,8 @@ TEST(DistWorker, GradientReducer) {
 TEST(DistWorker, ConfigMismatch) {
   if (worker_mode() != "ConfigMismatch") GTEST_SKIP() << "runs as a launched rank";
   auto c = worker_communicator();
-  const std::string config = "seed: 42\nmodel:\n  type: shapes\n  resolution: " +
-                             std::string(c->rank() == 1 ? "64" : "32") + "\n";
+  const std::string config =
+      "seed: 42\nmodel:\n  type: shapes\n  resolution: " + std::string(c->rank() == 1 ? "64" : "32") + "\n";
   try {
     fd::check_same_config_on_all_ranks(*c, config);
     FAIL() << "no error";
@@ -233,8 +234,9 @@ TEST(MultiProcessFailures, DifferentConfigurationsAreNamed) {
   auto l = launch("ConfigMismatch", 3, dir);
   for (int r = 0; r < 3; ++r) ASSERT_EQ(l.ranks[static_cast<size_t>(r)]->wait(60), 0);
   const auto out0 = l.ranks[0]->output(), out1 = l.ranks[1]->output(), out2 = l.ranks[2]->output();
-  EXPECT_NE(out0.find("MISMATCH: the ranks were started with different configurations: rank 1 differs from rank 0"),
-            std::string::npos)
+  EXPECT_NE(
+      out0.find("MISMATCH: the ranks were started with different configurations: rank 1 differs from rank 0"),
+      std::string::npos)
       << out0;
   EXPECT_NE(out1.find("line 4 of the resolved config (under 'model:') is '  resolution: 64' here and "
                       "'  resolution: 32' on rank 0"),
@@ -252,7 +254,8 @@ TEST(MultiProcessFailures, AKilledRankIsNamedWithinTheTimeout) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(l.ranks[1]->wait(5), 128 + SIGKILL);
   const auto out = l.ranks[0]->output();
-  EXPECT_NE(out.find("FAILURE: collective #2 'after the kill' (gloo) failed on rank 0 of 2"), std::string::npos)
+  EXPECT_NE(out.find("FAILURE: collective #2 'after the kill' (gloo) failed on rank 0 of 2"),
+            std::string::npos)
       << out;
   EXPECT_NE(out.find("rank 1 is gone (its heartbeat stopped"), std::string::npos) << out;
   EXPECT_LT(seconds, 20.0) << out;
@@ -271,9 +274,10 @@ TEST(MultiProcessFailures, RankZerosLongWorkHasNoTimeLimitButItsDeathIsNamed) {
   ft::TempDir dir;
   auto l = launch("MainDiesWhileOthersWait", 2, dir, /*timeout_seconds=*/3);
   ASSERT_TRUE(l.ranks[1]->wait(60).has_value()) << l.ranks[1]->output();
-  EXPECT_NE(l.ranks[1]->output().find("FAILURE: waiting on rank 0 for 'rank 0's work' (collective #2) on rank 1 "
-                                      "of 2: rank 0 is gone"),
-            std::string::npos)
+  EXPECT_NE(
+      l.ranks[1]->output().find("FAILURE: waiting on rank 0 for 'rank 0's work' (collective #2) on rank 1 "
+                                "of 2: rank 0 is gone"),
+      std::string::npos)
       << l.ranks[1]->output();
 }
 

@@ -18,8 +18,8 @@ namespace flowgrpo::testing {
 ChildProcess::ChildProcess(const std::string& command, const std::map<std::string, std::string>& env,
                            std::filesystem::path log)
     : log_(std::move(log)) {
-  std::string script = "cd '" + std::string(FLOWGRPO_SOURCE_DIR) + "' && exec " + command + " > '" +
-                       log_.string() + "' 2>&1";
+  std::string script =
+      "cd '" + std::string(FLOWGRPO_SOURCE_DIR) + "' && exec " + command + " > '" + log_.string() + "' 2>&1";
   std::map<std::string, std::string> vars;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv(*e);
@@ -59,7 +59,9 @@ std::optional<int> ChildProcess::wait(double seconds) {
   return done ? status_ : std::nullopt;
 }
 
-void ChildProcess::signal(int sig) const { ::kill(pid_, sig); }
+void ChildProcess::signal(int sig) const {
+  ::kill(pid_, sig);
+}
 
 std::string ChildProcess::output() const {
   std::ifstream in(log_);

@@ -219,8 +219,8 @@ TEST(GrpoTrainer, AStopInsideAnEpochResumesThereBitIdentically) {
     EXPECT_EQ(trainer.global_step(), 3);  // epoch 0's two steps, then epoch 1's first
     EXPECT_EQ(fs::canonical(stopped / "checkpoints/latest"), fs::canonical(trainer.stop_checkpoint()));
   }
-  const auto state = nlohmann::json::parse(
-      std::ifstream(stopped / "checkpoints/latest/training_state/trainer_state.json"));
+  const auto state =
+      nlohmann::json::parse(std::ifstream(stopped / "checkpoints/latest/training_state/trainer_state.json"));
   ASSERT_TRUE(state.contains("in_epoch")) << state.dump();
   EXPECT_EQ(state["in_epoch"]["metrics"]["steps"].size(), 1u);
   EXPECT_TRUE(fs::exists(stopped / "checkpoints/latest/training_state/adapter_at_epoch_start.safetensors"));
@@ -417,8 +417,9 @@ TEST(GrpoTrainer, CreditReachesItsOwnTrajectory) {
     for (int k = 0; k < kShuffles; ++k)
       shuffled += corr(gained, adv.index_select(0, torch::randperm(n, gen, torch::kLong)));
     shuffled /= kShuffles;
-    std::printf("  seed %ld: corr(log-prob gain, own advantage) %.3f; with shuffled advantages (mean of %d) %.3f\n",
-                static_cast<long>(seed), own, kShuffles, shuffled);
+    std::printf(
+        "  seed %ld: corr(log-prob gain, own advantage) %.3f; with shuffled advantages (mean of %d) %.3f\n",
+        static_cast<long>(seed), own, kShuffles, shuffled);
     own_sum += own;
     shuffled_sum += shuffled;
   }
@@ -659,7 +660,8 @@ TEST(GrpoTrainer, EveryRankRecordsTheCheckpointNameRankZeroChose) {
   std::string messages[2];
   auto run = [&](int rank) {
     try {
-      auto comm = flowgrpo::dist::make_communicator(flowgrpo::testing::loopback_launch(rank, 2, port), "gloo", 60);
+      auto comm =
+          flowgrpo::dist::make_communicator(flowgrpo::testing::loopback_launch(rank, 2, port), "gloo", 60);
       auto pipeline = tiny_pipeline(1);
       DyingReward reward(0);  // nothing valid: the trainer saves and stops in epoch 0
       const auto data = prompts();

@@ -219,7 +219,7 @@ struct LoggingConfig {
 /// `dist`
 struct DistConfig {
   DistBackend backend = DistBackend::kAuto;
-  int timeout_seconds = 1800;  ///< Collective-operation timeout.
+  int timeout_seconds = 1800;       ///< Collective-operation timeout.
   double bucket_size_mb = 25.0;     ///< Gradient all-reduce bucket size (MiB), as DDP's bucket_cap_mb.
   bool overlap_grad_reduce = true;  ///< Start buckets from gradient hooks during the last backward pass.
 };

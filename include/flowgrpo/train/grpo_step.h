@@ -34,8 +34,8 @@ struct GrpoStepOptions {
 };
 
 /// Runs forward, reference forward (β > 0) and backward; records the loss
-/// metrics into `metrics`, each weighted by the micro-batch's image count. `transformer` is the module whose adapters are
-/// disabled for the reference.
+/// metrics into `metrics`, each weighted by the micro-batch's image count. `transformer` is the module whose
+/// adapters are disabled for the reference.
 void grpo_step(sampling::VelocityModel& model, torch::nn::Module& transformer,
                const sampling::Schedule& schedule, const GrpoStepInputs& in, const GrpoStepOptions& options,
                rl::MetricAccumulator& metrics);
