@@ -138,6 +138,15 @@ TEST(ConfigValidator, RangeChecksNameKeyValueAndRange) {
                  {"dist.backend = none but the world size is 2"}, 2);
   expect_problem(
       [](auto& c) {
+        c.train.gradient_noise_scale = true;
+        c.train.gradient_accumulation_steps = 2;
+        c.sample.num_batches_per_epoch = 2;
+      },
+      {"train.gradient_noise_scale: measured on one process", "the world size is 2"}, 2);
+  expect_problem([](auto& c) { c.dist.bucket_size_mb = 0; },
+                 {"dist.bucket_size_mb = 0: must be in (0, 4096]"});
+  expect_problem(
+      [](auto& c) {
         c.data.test_prompts.clear();
         c.train.eval_freq = 10;
       },
