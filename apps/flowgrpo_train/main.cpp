@@ -2,6 +2,7 @@
 // under torchrun (RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT) or
 // srun (SLURM_PROCID / SLURM_NTASKS / SLURM_LOCALID); docs/distributed.md.
 #include "flowgrpo/common/build_info.h"
+#include "flowgrpo/common/error.h"
 #include "flowgrpo/common/process.h"
 #include "flowgrpo/common/stop_request.h"
 #include "flowgrpo/config/cli_options.h"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     auto comm = flowgrpo::dist::make_communicator(launch, flowgrpo::config::to_string(config.dist.backend),
                                                   config.dist.timeout_seconds);
     auto log = flowgrpo::log::get("train");
+    comm->stop_when_a_peer_fails("flowgrpo-train");
     try {
       flowgrpo::dist::check_same_config_on_all_ranks(*comm, flowgrpo::config::dump_config(config));
       log->info("{} | {} | {} on {}", flowgrpo::build_info(), comm->description(), launch.describe(),
@@ -77,8 +79,11 @@ int main(int argc, char** argv) {
             "--set resume=latest{}",
             trainer.stop_cause(), trainer.global_step(), trainer.epoch(), trainer.stop_checkpoint().string(),
             output_override.empty() ? "" : " (and --output-dir " + output.string() + ")");
-    } catch (const flowgrpo::dist::CollectiveError& e) {
-      // A peer is gone: tearing the process group down could wait for it.
+    } catch (const std::exception& e) {
+      if (comm->world_size() == 1) throw;
+      // Tell the other ranks (they stop at once instead of at their next collective),
+      // and leave without tearing down a process group that could wait for a peer.
+      comm->announce_failure(flowgrpo::exception_message(e));
       flowgrpo::exit_on_error("flowgrpo-train", e);
     }
     return 0;

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <iomanip>
 #include <mutex>
@@ -41,6 +42,9 @@ namespace flowgrpo::dist {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Where a failing rank leaves "<rank>\t<message>" for the others.
+const char* const kFailureKey = "flowgrpo/failed";
 
 std::string first_line(const std::exception& e) {
   const auto* c10 = dynamic_cast<const c10::Error*>(&e);
@@ -95,6 +99,12 @@ class PeerMonitor {
     }
     wake_.notify_all();
     thread_.join();
+  }
+
+  /// See Communicator::stop_when_a_peer_fails.
+  void exit_when_a_peer_fails(const std::string& program) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    exit_program_ = program;
   }
 
   void entering(int64_t seq, std::string_view label) {
@@ -179,10 +189,25 @@ class PeerMonitor {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
       const std::string value = std::to_string(++count) + " " + std::to_string(seq_) + " " + label_;
+      const std::string program = exit_program_;
       lock.unlock();
       try {
         if (!store) store = address_.connect(false, std::chrono::milliseconds(5000));
         store->set(key_of(rank_), std::vector<uint8_t>(value.begin(), value.end()));
+        if (!program.empty() && store->check({kFailureKey})) {
+          const auto bytes = store->get(kFailureKey);
+          const std::string failure(bytes.begin(), bytes.end());
+          const auto tab = failure.find('\t');
+          const int who = std::atoi(failure.substr(0, tab).c_str());
+          if (who != rank_) {
+            std::fprintf(stderr, "[rank %d] %s: error: rank %d failed: %s\n", rank_, program.c_str(), who,
+                         tab == std::string::npos ? "" : failure.substr(tab + 1).c_str());
+            std::fflush(stderr);
+            // Rank 0 serves the store: stay until the others have read the failure too.
+            if (rank_ == 0 && !address_.agent_store) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            std::_Exit(1);
+          }
+        }
       } catch (const std::exception&) {
         store.reset();  // the store is gone (rank 0 exited): nothing to report to
       }
@@ -198,6 +223,7 @@ class PeerMonitor {
   bool stopping_ = false;
   int64_t seq_ = 0;
   std::string label_ = "start-up";
+  std::string exit_program_;  // "" unless exit_when_a_peer_fails
   c10::intrusive_ptr<c10d::Store> reader_;  // beat_of()'s connection (main thread)
   std::thread thread_;
 };
@@ -269,6 +295,21 @@ class C10dCommunicator final : public Communicator {
     // A tiny all-reduce doubles as a barrier on every backend.
     auto t = torch::zeros({1}, torch::TensorOptions().device(device_));
     all_reduce_sum(t, label);
+  }
+
+  void announce_failure(const std::string& message) override {
+    try {
+      const std::string value = std::to_string(rank_) + "\t" + message;
+      store_->set(kFailureKey, std::vector<uint8_t>(value.begin(), value.end()));
+      // Rank 0 serves the store: stay until the others' heartbeats (every 0.5 s) read it.
+      if (rank_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    } catch (const std::exception&) {
+      // The store is gone too: the others will find out at their next collective.
+    }
+  }
+
+  void stop_when_a_peer_fails(const std::string& program) override {
+    if (monitor_) monitor_->exit_when_a_peer_fails(program);
   }
 
   void wait_for_main(std::string_view label) override {

@@ -1,5 +1,6 @@
 #include "flowgrpo/dist/communicator.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -38,6 +39,20 @@ std::string Communicator::broadcast_text(const std::string& text, std::string_vi
   broadcast(bytes, 0, label);
   return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
                      static_cast<size_t>(bytes.numel()));
+}
+
+std::vector<std::string> Communicator::all_gather_text(const std::string& text, std::string_view label) {
+  if (world_size() == 1) return {text};
+  const auto sizes = all_gather(torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong), label);
+  const int64_t longest = std::max<int64_t>(1, sizes.max().item<int64_t>());
+  auto bytes = torch::zeros({longest}, torch::kUInt8);
+  std::memcpy(bytes.data_ptr<uint8_t>(), text.data(), text.size());
+  const auto all = all_gather(bytes, label).contiguous();
+  std::vector<std::string> out;
+  for (int r = 0; r < world_size(); ++r)
+    out.emplace_back(reinterpret_cast<const char*>(all.data_ptr<uint8_t>()) + r * longest,
+                     static_cast<size_t>(sizes[r].item<int64_t>()));
+  return out;
 }
 
 std::unique_ptr<Communicator> make_communicator(const LaunchEnvironment& launch, const std::string& backend,

@@ -27,6 +27,8 @@
 #include <fstream>
 #include <future>
 #include <random>
+#include <set>
+#include <sstream>
 
 namespace flowgrpo::train {
 
@@ -272,12 +274,18 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
     prompt_index.push_back(torch::tensor(indices, torch::kLong));
     conds.push_back(cond);
     bar.advance();
+    // A stop asked for while sampling ends the epoch here (its state is the one it
+    // started from); the last batch goes on to training, which stops at its first step.
+    if (i + 1 < c.sample.num_batches_per_epoch && stop_agreed("stop check (sampling)")) {
+      out.stopped = true;
+      break;
+    }
   }
   bar.finish();
   const double sampling_seconds = sampling_clock.seconds();
 
   std::vector<torch::Tensor> scores, valid;
-  std::map<std::string, std::vector<torch::Tensor>> components;
+  std::vector<std::map<std::string, torch::Tensor>> batch_components;
   int64_t invalid = 0;
   for (auto& f : pending) {
     auto r = scorer.wait(f);
@@ -289,7 +297,7 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
       }
     scores.push_back(r.scores);
     valid.push_back(r.valid);
-    for (auto& [name, t] : r.components) components[name].push_back(t);
+    batch_components.push_back(r.components);
   }
   out.latents = torch::cat(latents);
   out.next_latents = torch::cat(next_latents);
@@ -298,7 +306,20 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
   out.prompt_index = torch::cat(prompt_index);
   out.rewards = torch::cat(scores);
   out.valid = torch::cat(valid);
-  for (auto& [name, parts] : components) out.reward_components[name] = torch::cat(parts);
+  // A component a batch did not report (a failed server request reports none) is NaN
+  // for its samples, so every component covers the whole epoch.
+  std::set<std::string> component_names;
+  for (const auto& m : batch_components)
+    for (const auto& [name, t] : m) component_names.insert(name);
+  for (const auto& name : component_names) {
+    std::vector<torch::Tensor> parts;
+    for (size_t k = 0; k < batch_components.size(); ++k) {
+      const auto it = batch_components[k].find(name);
+      parts.push_back(it != batch_components[k].end() ? it->second.to(torch::kDouble).cpu()
+                                                      : torch::full({scores[k].numel()}, NAN, torch::kDouble));
+    }
+    out.reward_components[name] = torch::cat(parts);
+  }
   out.cond = conds.front();
   for (size_t k = 1; k < conds.size(); ++k) out.cond = sampling::Conditioning::concat(out.cond, conds[k]);
 
@@ -372,12 +393,24 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   // every sample of every rank, put in global order (sample_positions.h). Everything
   // below that decides what is trained is computed from the global tensors, the same
   // on every rank and the same as one process with the whole batch would compute.
-  std::vector<std::string> component_names;
+  // The reward components: the union of every rank's names (a rank whose requests
+  // all failed reports none), NaN where a rank has none.
+  std::set<std::string> names;
+  for (const auto& [name, t] : samples.reward_components) names.insert(name);
+  std::string mine;
+  for (const auto& name : names) mine += name + "\n";
+  for (const auto& text : in_.comm.all_gather_text(mine, "reward component names")) {
+    std::istringstream in(text);
+    for (std::string name; std::getline(in, name);) names.insert(name);
+  }
+  const std::vector<std::string> component_names(names.begin(), names.end());
   std::vector<torch::Tensor> columns{samples.rewards.to(torch::kDouble), samples.valid.to(torch::kDouble),
                                      samples.prompt_index.to(torch::kDouble)};
-  for (const auto& [name, t] : samples.reward_components) {
-    component_names.push_back(name);
-    columns.push_back(t.to(torch::kDouble).cpu());
+  for (const auto& name : component_names) {
+    const auto it = samples.reward_components.find(name);
+    columns.push_back(it != samples.reward_components.end()
+                          ? it->second.to(torch::kDouble).cpu()
+                          : torch::full({samples.size()}, NAN, torch::kDouble));
   }
   const auto gathered = in_.comm.all_gather(torch::stack(columns, 1).contiguous(), "epoch rewards")
                             .index_select(0, positions_.gathered_rows());
@@ -491,7 +524,9 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
     // image weighs the same. This rank contributes its members' mean × its share; the
     // gradient all-reduce sums the shares.
     const double mean_size = static_cast<double>(n_kept) / static_cast<double>(num_batches);
-    for (const auto& global_idx : micro_batches) {
+    for (size_t m = 0; m < micro_batches.size(); ++m) {
+      const auto& global_idx = micro_batches[m];
+      const bool last_of_epoch = inner + 1 == c.train.num_inner_epochs && m + 1 == micro_batches.size();
       const auto idx = positions_.local_members(global_idx);
       const int64_t micro = idx.numel();
       if (backward_count_ + T <= resume_backward_count) {
@@ -541,9 +576,10 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
         }
       }
       if (ema_) ema_->step(params_, global_step_);
-      if (stop_after_micro_batch) {
+      if (stop_after_micro_batch && !last_of_epoch) {
         // Every rank agreed in optimizer_step: checkpoint this optimizer step's state
-        // with what resuming inside the epoch needs, and end the run.
+        // with what resuming inside the epoch needs, and end the run. (After the
+        // epoch's last step, the epoch ends normally and run() stops at its end.)
         metrics["time_train_s"] = clock.seconds();
         stopped_in_epoch_ = metrics;
         return;
@@ -620,14 +656,32 @@ int64_t GrpoTrainer::run() {
   const auto& c = in_.config;
   auto log = log::get("train");
   if (c.resume == "latest") {
+    // Rank 0 decides what "latest" is; every rank loads that folder (from a shared
+    // file system), so no rank can resume from another state or start fresh alone.
+    std::string chosen;
     const auto latest = in_.output_dir / "checkpoints" / "latest";
-    if (fs::exists(latest))
-      load_checkpoint(fs::canonical(latest));
+    if (in_.comm.is_main() && fs::exists(latest)) chosen = fs::canonical(latest).string();
+    chosen = in_.comm.broadcast_text(chosen, "resume: latest checkpoint");
+    if (!chosen.empty())
+      load_checkpoint(chosen);
     else
       log->info("resume: latest requested but {} holds no checkpoint; starting fresh",
                 in_.output_dir.string());
   } else if (!c.resume.empty()) {
     load_checkpoint(c.resume);
+  }
+  if (in_.comm.world_size() > 1) {
+    // Every rank must continue from the same state.
+    const auto state = torch::tensor({epoch_, global_step_, backward_count_, resume_in_epoch_ ? int64_t{1} : 0},
+                                     torch::kLong);
+    const auto all = in_.comm.all_gather(state, "resume state").reshape({in_.comm.world_size(), 4});
+    for (int r = 1; r < in_.comm.world_size(); ++r)
+      if (!torch::equal(all[r], all[0]))
+        throw std::runtime_error(fmt::format(
+            "rank {} starts from epoch {}, step {} ({} backward passes) but rank 0 from epoch {}, step {} ({}): "
+            "every rank must read the same checkpoint (a file system all ranks share, the same resume path)",
+            r, all[r][0].item<int64_t>(), all[r][1].item<int64_t>(), all[r][2].item<int64_t>(),
+            all[0][0].item<int64_t>(), all[0][1].item<int64_t>(), all[0][2].item<int64_t>()));
   }
   log->info("batch layout: {}", layout_.describe());
   stopped_ = false;
@@ -695,6 +749,11 @@ int64_t GrpoTrainer::run() {
     if (!current.empty()) {
       torch::NoGradGuard no_grad;
       for (size_t k = 0; k < params_.size(); ++k) params_[k].copy_(current[k]);
+    }
+    if (samples.stopped) {
+      // Nothing of this epoch is trained: the checkpoint is the state it started from.
+      stop_here();
+      return epoch_ - first;
     }
     // (A failing reward saves "the state before this epoch": here, the one resumed from.)
     check_reward_validity(samples);

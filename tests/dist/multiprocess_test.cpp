@@ -207,6 +207,21 @@ TEST(DistWorker, MainDiesWhileOthersWait) {
   }
 }
 
+// Rank 1 fails on its own (no collective involved) while rank 0 computes: rank 0 must
+// not wait for its next collective.
+TEST(DistWorker, PeerFailsAlone) {
+  if (worker_mode() != "PeerFailsAlone") GTEST_SKIP() << "runs as a launched rank";
+  auto c = worker_communicator();
+  c->stop_when_a_peer_fails("worker");
+  c->barrier("first");
+  if (c->rank() == 1) {
+    c->announce_failure("the reward model ran out of memory");
+    std::_Exit(1);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(30));  // "sampling"
+  FAIL() << "still running";
+}
+
 // ---- the tests that launch them ----
 
 class MultiProcess : public ::testing::TestWithParam<int> {};
@@ -279,6 +294,21 @@ TEST(MultiProcessFailures, RankZerosLongWorkHasNoTimeLimitButItsDeathIsNamed) {
                                 "of 2: rank 0 is gone"),
       std::string::npos)
       << l.ranks[1]->output();
+}
+
+TEST(MultiProcessFailures, ARankThatFailsAloneStopsTheOthersAtOnce) {
+  if (!worker_mode().empty()) GTEST_SKIP();
+  ft::TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  auto l = launch("PeerFailsAlone", 3, dir, /*timeout_seconds=*/60);
+  for (size_t r : {0, 2}) {
+    ASSERT_EQ(l.ranks[r]->wait(20), 1) << l.ranks[r]->output();
+    EXPECT_NE(l.ranks[r]->output().find("[rank " + std::to_string(r) +
+                                        "] worker: error: rank 1 failed: the reward model ran out of memory"),
+              std::string::npos)
+        << l.ranks[r]->output();
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 20.0);
 }
 
 TEST(MultiProcessFailures, AHungRankIsNamedAfterTheTimeout) {

@@ -208,7 +208,10 @@ TEST(GrpoTrainer, AStopInsideAnEpochResumesThereBitIdentically) {
   const auto full = train(tiny_config(3), straight.path());
   {
     auto pipeline = tiny_pipeline(1);
-    StoppingReward reward(3);  // epoch 1's first batch (two per epoch)
+    // Epoch 1's last sampling batch (two per epoch; scoring is asynchronous, but the
+    // rewards are all in before training starts, and the sampling loop does not poll
+    // after its last batch).
+    StoppingReward reward(4);
     const auto data = prompts();
     flowgrpo::dist::SingleProcessCommunicator comm;
     ft::GrpoTrainer trainer({tiny_config(3), *pipeline, reward, data, nullptr, comm, stopped.path()});
@@ -235,6 +238,34 @@ TEST(GrpoTrainer, AStopInsideAnEpochResumesThereBitIdentically) {
       for (const char* timing : {"time_sampling_s", "time_reward_wait_s", "time_train_s"}) m->erase(timing);
     EXPECT_EQ(a.dump(), b.dump()) << "epoch " << e;
   }
+  for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
+}
+
+// A stop request while sampling ends the run before the epoch trains anything; the
+// checkpoint is the state the epoch started from, and resuming replays the epoch.
+TEST(GrpoTrainer, AStopWhileSamplingCheckpointsTheEpochsStart) {
+  TempDir straight, stopped;
+  const auto full = train(tiny_config(2), straight.path());
+  {
+    auto pipeline = tiny_pipeline(1);
+    BrightnessReward reward;
+    const auto data = prompts();
+    flowgrpo::dist::SingleProcessCommunicator comm;
+    ft::GrpoTrainer trainer({tiny_config(2), *pipeline, reward, data, nullptr, comm, stopped.path()});
+    flowgrpo::request_stop();  // seen after the first sampling batch of epoch 0
+    trainer.run();
+    flowgrpo::clear_stop_request();
+    ASSERT_TRUE(trainer.stopped());
+    EXPECT_EQ(trainer.epoch(), 0);
+    EXPECT_EQ(trainer.global_step(), 0);
+  }
+  const auto state = nlohmann::json::parse(
+      std::ifstream(stopped / "checkpoints/latest/training_state/trainer_state.json"));
+  EXPECT_FALSE(state.contains("in_epoch"));
+  auto resume = tiny_config(2);
+  resume.resume = "latest";
+  const auto resumed = train(resume, stopped.path());
+  ASSERT_EQ(resumed.metrics.size(), 2u);
   for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
 }
 

@@ -3,8 +3,9 @@
 /// A graceful stop asked for from outside: SIGTERM (what Slurm and Kubernetes send
 /// before a time limit or eviction) or SIGINT (Ctrl-C). The handler only records the
 /// request; the trainer polls it at optimizer-step boundaries, agrees with the other
-/// ranks, writes a checkpoint and returns. A second signal ends the process at once
-/// (the default action is restored after the first).
+/// ranks, writes a checkpoint and returns. Signals within 2 s of the first are the
+/// same request (Ctrl-C under torchrun reaches a rank twice); a signal after that ends
+/// the process at once.
 
 namespace flowgrpo {
 

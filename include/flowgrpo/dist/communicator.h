@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace flowgrpo::dist {
 
@@ -57,6 +58,14 @@ class Communicator {
   /// without a time limit while rank 0 is alive. @throws CollectiveError when rank 0
   /// is gone.
   virtual void wait_for_main(std::string_view label) = 0;
+  /// Tells the other ranks that this one is failing with `message` (best effort), so
+  /// that those that opted in (stop_when_a_peer_fails) stop at once, instead of at
+  /// their next collective or its timeout.
+  virtual void announce_failure(const std::string& message) { (void)message; }
+  /// Opt-in for executables: when another rank announces a failure, print
+  /// "<program>: error: rank R failed: <message>" and end this process with status 1
+  /// (from a background thread, within about a second).
+  virtual void stop_when_a_peer_fails(const std::string& program) { (void)program; }
   /// "single process", "gloo (rank 1 of 4)", ...
   virtual std::string description() const = 0;
 
@@ -64,6 +73,8 @@ class Communicator {
   void all_reduce_mean(torch::Tensor& tensor, std::string_view label);
   /// Rank 0's `text` on every rank.
   std::string broadcast_text(const std::string& text, std::string_view label);
+  /// Every rank's `text`, by rank.
+  std::vector<std::string> all_gather_text(const std::string& text, std::string_view label);
 };
 
 /// One process: every collective is the identity.

@@ -50,6 +50,7 @@ struct EpochSamples {
   std::map<std::string, torch::Tensor> reward_components;
   std::vector<std::string> tags;  ///< per sample (metadata "tag", or "")
   int64_t num_invalid = 0;        ///< samples without a valid reward
+  bool stopped = false;           ///< a stop request ended sampling early (run() checkpoints and returns)
   std::string last_reward_error;  ///< the reason of the last of them ("" when none)
   int64_t size() const { return latents.defined() ? latents.size(0) : 0; }
 };
