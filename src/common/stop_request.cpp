@@ -55,11 +55,17 @@ void install_stop_signal_handlers() {
   install(SIGINT);
 }
 
-bool stop_requested() { return g_requested.load(); }
+bool stop_requested() {
+  return g_requested.load();
+}
 
-int stop_signal() { return g_signal.load(); }
+int stop_signal() {
+  return g_signal.load();
+}
 
-void request_stop() { g_requested.store(true); }
+void request_stop() {
+  g_requested.store(true);
+}
 
 void clear_stop_request() {
   g_signal.store(0);

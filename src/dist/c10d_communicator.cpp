@@ -204,7 +204,8 @@ class PeerMonitor {
                          tab == std::string::npos ? "" : failure.substr(tab + 1).c_str());
             std::fflush(stderr);
             // Rank 0 serves the store: stay until the others have read the failure too.
-            if (rank_ == 0 && !address_.agent_store) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            if (rank_ == 0 && !address_.agent_store)
+              std::this_thread::sleep_for(std::chrono::milliseconds(1500));
             std::_Exit(1);
           }
         }
@@ -223,7 +224,7 @@ class PeerMonitor {
   bool stopping_ = false;
   int64_t seq_ = 0;
   std::string label_ = "start-up";
-  std::string exit_program_;  // "" unless exit_when_a_peer_fails
+  std::string exit_program_;                // "" unless exit_when_a_peer_fails
   c10::intrusive_ptr<c10d::Store> reader_;  // beat_of()'s connection (main thread)
   std::thread thread_;
 };
@@ -447,6 +448,14 @@ std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& la
     const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
     address.prefix = std::string("/worker/attempt_") + (restart != nullptr ? restart : "0");
   }
+#if FLOWGRPO_HAVE_NCCL
+  // Before any thread starts (setenv races getenv): a timed-out NCCL collective then
+  // throws into the diagnosis below instead of the watchdog tearing the process down.
+  if (chosen == "nccl") ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+  // One GPU per local rank, current before any communicator exists (NCCL binds lazily
+  // to the current device; with Gloo it keeps stray allocations off GPU 0).
+  if (torch::cuda::is_available()) c10::cuda::set_device(local_device(launch).index());
+#endif
   c10::intrusive_ptr<c10d::Store> store;
   try {
     store = address.connect(!address.agent_store && launch.rank == 0, timeout);
@@ -467,12 +476,7 @@ std::unique_ptr<Communicator> make_c10d_communicator(const LaunchEnvironment& la
                                                                       std::move(monitor), timeout_seconds);
   }
 #if FLOWGRPO_HAVE_NCCL
-  // One GPU per local rank, set before the communicator exists (it binds lazily to the
-  // current device). Blocking wait makes a timed-out collective throw here, where it is
-  // diagnosed, instead of the watchdog tearing the process down.
   const auto device = local_device(launch);
-  c10::cuda::set_device(device.index());
-  ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
   auto opts = c10d::ProcessGroupNCCL::Options::create();
   opts->timeout = timeout;
   auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, launch.rank, launch.world_size, opts);

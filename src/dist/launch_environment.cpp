@@ -79,10 +79,17 @@ LaunchEnvironment read_launch_environment(
       throw std::invalid_argument(
           "distributed launch: LOCAL_WORLD_SIZE=" + std::to_string(out.local_world_size) +
           " exceeds WORLD_SIZE=" + std::to_string(out.world_size));
-  } else if (env.has("SLURM_PROCID") && env.integer("SLURM_NTASKS", 1).value_or(1) > 1) {
-    // srun starts one task per process: SLURM_PROCID is the rank.
+  } else if (env.has("SLURM_PROCID") && (env.has("SLURM_STEP_ID") || env.has("SLURM_STEP_NUM_TASKS")) &&
+             env.integer("SLURM_STEP_NUM_TASKS", 1).value_or(env.integer("SLURM_NTASKS", 1).value_or(1)) >
+                 1) {
+    // Inside a job step (srun sets SLURM_STEP_ID / SLURM_STEP_NUM_TASKS); a batch
+    // script's own shell also has SLURM_PROCID and the allocation's SLURM_NTASKS, but
+    // is one process.
+    // srun starts one task per process: SLURM_PROCID is the rank. The step's task
+    // count (set by srun) wins over the allocation's.
     out.source = "slurm";
-    out.world_size = env.required("SLURM_NTASKS", 1, "SLURM_PROCID is set");
+    const auto step_tasks = env.integer("SLURM_STEP_NUM_TASKS", 1);
+    out.world_size = step_tasks ? *step_tasks : env.required("SLURM_NTASKS", 1, "SLURM_PROCID is set");
     out.rank = env.required("SLURM_PROCID", 0, "SLURM_NTASKS is set");
     if (out.rank >= out.world_size)
       throw std::invalid_argument("distributed launch: SLURM_PROCID=" + std::to_string(out.rank) +
@@ -120,6 +127,9 @@ torch::Device local_device(const LaunchEnvironment& launch) {
 #if FLOWGRPO_WITH_CUDA
   if (torch::cuda::is_available()) {
     const auto count = static_cast<int>(torch::cuda::device_count());
+    // A scheduler that binds one GPU per task (srun --gpus-per-task=1, --gpu-bind)
+    // leaves each process one visible device, whatever its local rank.
+    if (count == 1) return torch::Device(torch::kCUDA, 0);
     if (launch.local_rank >= count)
       throw std::invalid_argument(
           "distributed launch: local rank " + std::to_string(launch.local_rank) + " needs CUDA device " +

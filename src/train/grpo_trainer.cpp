@@ -315,8 +315,9 @@ EpochSamples GrpoTrainer::sample_epoch(int64_t epoch, nlohmann::json& metrics) {
     std::vector<torch::Tensor> parts;
     for (size_t k = 0; k < batch_components.size(); ++k) {
       const auto it = batch_components[k].find(name);
-      parts.push_back(it != batch_components[k].end() ? it->second.to(torch::kDouble).cpu()
-                                                      : torch::full({scores[k].numel()}, NAN, torch::kDouble));
+      parts.push_back(it != batch_components[k].end()
+                          ? it->second.to(torch::kDouble).cpu()
+                          : torch::full({scores[k].numel()}, NAN, torch::kDouble));
     }
     out.reward_components[name] = torch::cat(parts);
   }
@@ -672,13 +673,14 @@ int64_t GrpoTrainer::run() {
   }
   if (in_.comm.world_size() > 1) {
     // Every rank must continue from the same state.
-    const auto state = torch::tensor({epoch_, global_step_, backward_count_, resume_in_epoch_ ? int64_t{1} : 0},
-                                     torch::kLong);
+    const auto state = torch::tensor(
+        {epoch_, global_step_, backward_count_, resume_in_epoch_ ? int64_t{1} : 0}, torch::kLong);
     const auto all = in_.comm.all_gather(state, "resume state").reshape({in_.comm.world_size(), 4});
     for (int r = 1; r < in_.comm.world_size(); ++r)
       if (!torch::equal(all[r], all[0]))
         throw std::runtime_error(fmt::format(
-            "rank {} starts from epoch {}, step {} ({} backward passes) but rank 0 from epoch {}, step {} ({}): "
+            "rank {} starts from epoch {}, step {} ({} backward passes) but rank 0 from epoch {}, step {} "
+            "({}): "
             "every rank must read the same checkpoint (a file system all ranks share, the same resume path)",
             r, all[r][0].item<int64_t>(), all[r][1].item<int64_t>(), all[r][2].item<int64_t>(),
             all[0][0].item<int64_t>(), all[0][1].item<int64_t>(), all[0][2].item<int64_t>()));

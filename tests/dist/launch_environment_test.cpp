@@ -49,6 +49,7 @@ TEST(LaunchEnvironment, Torchrun) {
 
 TEST(LaunchEnvironment, SlurmWhenTorchrunsVariablesAreAbsent) {
   const auto l = read({{"SLURM_PROCID", "5"},
+                       {"SLURM_STEP_ID", "0"},
                        {"SLURM_NTASKS", "16"},
                        {"SLURM_LOCALID", "1"},
                        {"SLURM_NTASKS_PER_NODE", "4(x4)"},
@@ -59,8 +60,19 @@ TEST(LaunchEnvironment, SlurmWhenTorchrunsVariablesAreAbsent) {
   EXPECT_EQ(l.world_size, 16);
   EXPECT_EQ(l.local_rank, 1);
   EXPECT_EQ(l.local_world_size, 4);
-  // One task, or torchrun inside an allocation: Slurm's variables are not the launch.
-  EXPECT_FALSE(read({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}).distributed());
+  // The step's task count (srun) over the allocation's.
+  EXPECT_EQ(read({{"SLURM_PROCID", "1"},
+                  {"SLURM_NTASKS", "16"},
+                  {"SLURM_STEP_NUM_TASKS", "2"},
+                  {"SLURM_LOCALID", "1"},
+                  {"MASTER_ADDR", "node01"},
+                  {"MASTER_PORT", "29400"}})
+                .world_size,
+            2);
+  // One task, the batch script's own shell (no job step), or torchrun inside an
+  // allocation: Slurm's variables are not the launch.
+  EXPECT_FALSE(read({{"SLURM_PROCID", "0"}, {"SLURM_STEP_ID", "0"}, {"SLURM_NTASKS", "1"}}).distributed());
+  EXPECT_FALSE(read({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "0"}}).distributed());
   auto torchrun = kTorchrun;
   torchrun["SLURM_PROCID"] = "0";
   torchrun["SLURM_NTASKS"] = "2";
@@ -87,11 +99,12 @@ TEST(LaunchEnvironment, MissingOrInconsistentVariablesAreNamed) {
   v = kTorchrun;
   v["MASTER_PORT"] = "70000";
   EXPECT_NE(error_of(v).find("MASTER_PORT=70000 is not a TCP port"), std::string::npos);
-  const V slurm{{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "0"}};
+  const V slurm{{"SLURM_PROCID", "0"}, {"SLURM_STEP_ID", "3"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "0"}};
   EXPECT_NE(error_of(slurm).find("MASTER_ADDR is not set (the job script exports it before srun"),
             std::string::npos);
-  EXPECT_NE(error_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}).find("SLURM_LOCALID is not set"),
+  EXPECT_NE(error_of({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "2"}}).find("SLURM_LOCALID is not set"),
             std::string::npos);
-  EXPECT_NE(error_of({{"SLURM_PROCID", "2"}, {"SLURM_NTASKS", "2"}}).find("SLURM_PROCID=2 is outside"),
+  EXPECT_NE(error_of({{"SLURM_PROCID", "2"}, {"SLURM_STEP_ID", "0"}, {"SLURM_NTASKS", "2"}})
+                .find("SLURM_PROCID=2 is outside"),
             std::string::npos);
 }

@@ -259,8 +259,8 @@ TEST(GrpoTrainer, AStopWhileSamplingCheckpointsTheEpochsStart) {
     EXPECT_EQ(trainer.epoch(), 0);
     EXPECT_EQ(trainer.global_step(), 0);
   }
-  const auto state = nlohmann::json::parse(
-      std::ifstream(stopped / "checkpoints/latest/training_state/trainer_state.json"));
+  const auto state =
+      nlohmann::json::parse(std::ifstream(stopped / "checkpoints/latest/training_state/trainer_state.json"));
   EXPECT_FALSE(state.contains("in_epoch"));
   auto resume = tiny_config(2);
   resume.resume = "latest";

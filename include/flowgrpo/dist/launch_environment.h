@@ -2,9 +2,11 @@
 /// @file launch_environment.h
 /// Which process of a multi-process run this is, as its launcher says: torchrun's
 /// variables (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR,
-/// MASTER_PORT) or, when RANK and WORLD_SIZE are absent, Slurm's (SLURM_PROCID,
-/// SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE, with MASTER_ADDR/MASTER_PORT
-/// set by the job script; docs/distributed.md). Nothing set means one process.
+/// MASTER_PORT) or, when RANK and WORLD_SIZE are absent and this is a task of an srun
+/// job step (SLURM_STEP_ID or SLURM_STEP_NUM_TASKS set), Slurm's (SLURM_PROCID,
+/// SLURM_STEP_NUM_TASKS or SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE, with
+/// MASTER_ADDR/MASTER_PORT set by the job script; docs/distributed.md). Nothing set,
+/// or a batch script's own shell, means one process.
 
 #include <torch/torch.h>
 
