@@ -88,9 +88,14 @@ struct StoreAddress {
 /// Publishes this rank's heartbeat and reads the others' when a collective fails.
 class PeerMonitor {
  public:
+  /// Writes the first heartbeat before returning (the process group, created next,
+  /// waits for every rank: from then on every rank's heartbeat exists).
   PeerMonitor(StoreAddress address, int rank, int world_size)
       : address_(std::move(address)), rank_(rank), world_size_(world_size) {
-    thread_ = std::thread([this] { beat(); });
+    auto store = address_.connect(false, std::chrono::milliseconds(30000));
+    const std::string first = "0 0 start-up";
+    store->set(key_of(rank_), std::vector<uint8_t>(first.begin(), first.end()));
+    thread_ = std::thread([this, store] { beat(store); });
   }
   ~PeerMonitor() {
     {
@@ -161,7 +166,7 @@ class PeerMonitor {
       const auto& a = first[static_cast<size_t>(r)];
       const auto& b = second[static_cast<size_t>(r)];
       if (b.beat < 0) {
-        findings.push_back("rank " + std::to_string(r) + " never reported a heartbeat");
+        findings.push_back("rank " + std::to_string(r) + " is gone (it never reported a heartbeat)");
       } else if (b.beat == a.beat) {
         findings.push_back(
             "rank " + std::to_string(r) +
@@ -183,8 +188,7 @@ class PeerMonitor {
  private:
   std::string key_of(int r) const { return "flowgrpo/heartbeat/" + std::to_string(r); }
 
-  void beat() {
-    c10::intrusive_ptr<c10d::Store> store;
+  void beat(c10::intrusive_ptr<c10d::Store> store) {
     int64_t count = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
