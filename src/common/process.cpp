@@ -28,6 +28,11 @@ std::string rank_prefix() {
   return std::string("[rank ") + rank + "] ";
 }
 
+// "[rank N] <program>: error: <message>" on stderr.
+void print_error(const std::string& program, const std::string& message) {
+  std::fprintf(stderr, "%s%s: error: %s\n", rank_prefix().c_str(), program.c_str(), message.c_str());
+}
+
 }  // namespace
 
 void keep_freed_memory_for_reuse() {
@@ -55,8 +60,7 @@ void set_torch_threads(int threads) {
 }
 
 void exit_on_error(const std::string& program, const std::exception& e) {
-  std::fprintf(stderr, "%s%s: error: %s\n", rank_prefix().c_str(), program.c_str(),
-               exception_message(e).c_str());
+  print_error(program, exception_message(e));
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(1);
@@ -66,10 +70,9 @@ int run_main(const std::string& program, const std::function<int()>& body) {
   try {
     return body();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s%s: error: %s\n", rank_prefix().c_str(), program.c_str(),
-                 exception_message(e).c_str());
+    print_error(program, exception_message(e));
   } catch (...) {
-    std::fprintf(stderr, "%s%s: error: unknown exception\n", rank_prefix().c_str(), program.c_str());
+    print_error(program, "unknown exception");
   }
   return 1;
 }

@@ -119,43 +119,21 @@ class PeerMonitor {
   }
 
   /// Rank r's heartbeat count (-1 if it never reported). @throws when the store is gone.
-  int64_t beat_of(int r) {
-    if (!reader_) reader_ = address_.connect(false, std::chrono::milliseconds(5000));
-    const std::string key = key_of(r);
-    if (!reader_->check({key})) return -1;
-    const auto bytes = reader_->get(key);
-    std::istringstream in(std::string(bytes.begin(), bytes.end()));
-    int64_t beat = -1;
-    in >> beat;
-    return beat;
-  }
+  int64_t beat_of(int r) { return read_beat(r).beat; }
 
   /// Who is to blame for collective `seq` failing on this rank.
   std::string diagnose(int64_t seq) {
-    struct Beat {
-      int64_t beat = -1, seq = -1;
-      std::string label;
-    };
-    auto read_all = [&](c10d::Store& store) {
+    auto read_all = [&] {
       std::vector<Beat> out(static_cast<size_t>(world_size_));
-      for (int r = 0; r < world_size_; ++r) {
-        if (r == rank_) continue;
-        const std::string key = key_of(r);
-        if (!store.check({key})) continue;
-        const auto bytes = store.get(key);
-        std::istringstream in(std::string(bytes.begin(), bytes.end()));
-        auto& b = out[static_cast<size_t>(r)];
-        in >> b.beat >> b.seq;
-        std::getline(in >> std::ws, b.label);
-      }
+      for (int r = 0; r < world_size_; ++r)
+        if (r != rank_) out[static_cast<size_t>(r)] = read_beat(r);
       return out;
     };
     std::vector<Beat> first, second;
     try {
-      auto store = address_.connect(false, std::chrono::milliseconds(3000));
-      first = read_all(*store);
+      first = read_all();
       std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-      second = read_all(*store);
+      second = read_all();
     } catch (const std::exception&) {
       return "the rendezvous store at " + address_.describe() +
              " is unreachable: rank 0 (or the node serving the store) is gone";
@@ -186,7 +164,26 @@ class PeerMonitor {
   }
 
  private:
+  struct Beat {
+    int64_t beat = -1, seq = -1;  // -1: never reported
+    std::string label;
+  };
+
   std::string key_of(int r) const { return "flowgrpo/heartbeat/" + std::to_string(r); }
+
+  /// Rank r's last heartbeat, over the main thread's own connection (made on first
+  /// use, 3 s timeout). @throws when the store is gone.
+  Beat read_beat(int r) {
+    if (!reader_) reader_ = address_.connect(false, std::chrono::milliseconds(3000));
+    Beat b;
+    const std::string key = key_of(r);
+    if (!reader_->check({key})) return b;
+    const auto bytes = reader_->get(key);
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    in >> b.beat >> b.seq;
+    std::getline(in >> std::ws, b.label);
+    return b;
+  }
 
   void beat(c10::intrusive_ptr<c10d::Store> store) {
     int64_t count = 0;
@@ -229,7 +226,7 @@ class PeerMonitor {
   int64_t seq_ = 0;
   std::string label_ = "start-up";
   std::string exit_program_;                // "" unless exit_when_a_peer_fails
-  c10::intrusive_ptr<c10d::Store> reader_;  // beat_of()'s connection (main thread)
+  c10::intrusive_ptr<c10d::Store> reader_;  // read_beat()'s connection
   std::thread thread_;
 };
 

@@ -441,7 +441,8 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   const auto kept = rl::filter_zero_advantages(all_clipped, all_valid, filter_options);
 
   // Epoch-level reward metrics, over all ranks.
-  metrics["reward"] = number(nan_mean(all_rewards.masked_fill(~all_valid, NAN)));
+  const auto masked_rewards = all_rewards.masked_fill(~all_valid, NAN);
+  metrics["reward"] = number(nan_mean(masked_rewards));
   metrics["num_images"] = all_rewards.numel();
   metrics["reward_invalid"] = all_valid.logical_not().sum().item<int64_t>();
   metrics["zero_std_ratio"] = stats.zero_std_ratio;
@@ -463,7 +464,6 @@ void GrpoTrainer::train_epoch(int64_t epoch, EpochSamples& samples, nlohmann::js
   const auto* prompt_ptr = all_prompts.data_ptr<int64_t>();
   for (int64_t g = 0; g < all_prompts.numel(); ++g)
     tag_rows[in_.train_prompts.tag(static_cast<size_t>(prompt_ptr[g]))].push_back(g);
-  const auto masked_rewards = all_rewards.masked_fill(~all_valid, NAN);
   for (const auto& [tag, rows] : tag_rows) {
     if (tag.empty()) continue;
     by_tag[tag] = number(nan_mean(masked_rewards.index_select(0, torch::tensor(rows, torch::kLong))));

@@ -144,6 +144,19 @@ Run train(const flowgrpo::config::Config& config, const fs::path& out, bool late
   return r;
 }
 
+// The same epochs (metrics rows but for timings) and the same adapter, bit for bit.
+void expect_same_run(const Run& expected, const Run& actual) {
+  ASSERT_EQ(expected.metrics.size(), actual.metrics.size());
+  for (size_t e = 0; e < expected.metrics.size(); ++e) {
+    auto a = expected.metrics[e];
+    auto b = actual.metrics[e];
+    for (auto* m : {&a, &b})
+      for (const char* timing : {"time_sampling_s", "time_reward_wait_s", "time_train_s"}) m->erase(timing);
+    EXPECT_EQ(a.dump(), b.dump()) << "epoch " << e;
+  }
+  for (const auto& [name, t] : expected.lora) EXPECT_TRUE(torch::equal(t, actual.lora.at(name))) << name;
+}
+
 }  // namespace
 
 TEST(GrpoTrainer, MeanTrainingRewardRises) {
@@ -177,14 +190,7 @@ TEST(GrpoTrainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   resume.resume = "latest";
   const auto resumed = train(resume, stopped.path());
   ASSERT_EQ(resumed.metrics.size(), 3u);  // appended to, each epoch once
-  for (size_t e = 0; e < 3; ++e) {
-    auto a = full.metrics[e];
-    auto b = resumed.metrics[e];
-    for (auto* m : {&a, &b})
-      for (const char* timing : {"time_sampling_s", "time_reward_wait_s", "time_train_s"}) m->erase(timing);
-    EXPECT_EQ(a.dump(), b.dump()) << "epoch " << e;
-  }
-  for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
+  expect_same_run(full, resumed);
 }
 
 // A stop request (SIGTERM, SIGINT) inside an epoch: the run finishes the optimizer step,
@@ -231,14 +237,7 @@ TEST(GrpoTrainer, AStopInsideAnEpochResumesThereBitIdentically) {
   resume.resume = "latest";
   const auto resumed = train(resume, stopped.path());
   ASSERT_EQ(resumed.metrics.size(), 3u);
-  for (size_t e = 0; e < 3; ++e) {
-    auto a = full.metrics[e];
-    auto b = resumed.metrics[e];
-    for (auto* m : {&a, &b})
-      for (const char* timing : {"time_sampling_s", "time_reward_wait_s", "time_train_s"}) m->erase(timing);
-    EXPECT_EQ(a.dump(), b.dump()) << "epoch " << e;
-  }
-  for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
+  expect_same_run(full, resumed);
 }
 
 // A stop request while sampling ends the run before the epoch trains anything; the
@@ -266,7 +265,7 @@ TEST(GrpoTrainer, AStopWhileSamplingCheckpointsTheEpochsStart) {
   resume.resume = "latest";
   const auto resumed = train(resume, stopped.path());
   ASSERT_EQ(resumed.metrics.size(), 2u);
-  for (const auto& [name, t] : full.lora) EXPECT_TRUE(torch::equal(t, resumed.lora.at(name))) << name;
+  expect_same_run(full, resumed);
 }
 
 TEST(GrpoTrainer, AFreshRunInAUsedFolderKeepsEachEpochOnce) {
